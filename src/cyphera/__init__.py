@@ -1,0 +1,1 @@
+"""Cyphera: recurring stablecoin payments over MetaMask delegations."""
