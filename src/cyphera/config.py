@@ -1,0 +1,103 @@
+"""Settings of the API and the worker: one typed tree read from ``CYPHERA_*`` environment variables.
+
+Nested sections use a double underscore: ``CYPHERA_DATABASE__URL``, ``CYPHERA_API__PORT``,
+``CYPHERA_SIGNER__TOKEN``. Only entry points (the CLI) build `Settings`; they hand typed sections to
+what they start. The signer has its own settings (`cyphera.signer.config`): relayer keys never appear
+here.
+
+The defaults are the embedded development set-up that ``cyphera dev`` starts; in ``production``
+environment, placeholder secrets are refused at start-up.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SIGNER_TOKEN = "dev-signer-token-not-for-production"  # noqa: S105 - the dev placeholder, refused in production
+DEV_DATABASE_PORT = 54329
+DEV_ANVIL_PORT = 18545
+DEV_SIGNER_PORT = 50051
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def project_root() -> Path:
+    """The checkout this package runs from (where ``pyproject.toml`` is)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "pyproject.toml").is_file():
+            return parent
+    return Path.cwd()
+
+
+def default_home() -> Path:
+    """Where ``cyphera dev`` keeps its state: ``.cyphera/`` in the checkout (git-ignored)."""
+    return project_root() / ".cyphera"
+
+
+class DatabaseSettings(BaseModel):
+    url: SecretStr = SecretStr(
+        f"postgresql+psycopg://cyphera@127.0.0.1:{DEV_DATABASE_PORT}/cyphera"
+    )
+    pool_size: int = Field(default=10, ge=1, le=200)
+    echo: bool = False
+
+    def sqlalchemy_url(self) -> str:
+        return self.url.get_secret_value()
+
+    def libpq_url(self) -> str:
+        """The same URL in plain libpq form, for psycopg and procrastinate."""
+        return self.sqlalchemy_url().replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8000"
+
+
+class SignerClientSettings(BaseModel):
+    """How the API and the worker reach the signer."""
+
+    target: str = f"127.0.0.1:{DEV_SIGNER_PORT}"
+    token: SecretStr = SecretStr(DEV_SIGNER_TOKEN)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+
+class BillingSettings(BaseModel):
+    scheduler_interval_seconds: int = Field(default=60, ge=1)
+    # How long a granted permission stays valid on-chain; the customer re-authorises after that.
+    permission_lifetime_days: int = Field(default=3 * 365, ge=1, le=10 * 365)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CYPHERA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    home: Path = Field(default_factory=default_home)
+    database: DatabaseSettings = DatabaseSettings()
+    api: ApiSettings = ApiSettings()
+    signer: SignerClientSettings = SignerClientSettings()
+    billing: BillingSettings = BillingSettings()
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.signer.token.get_secret_value() == DEV_SIGNER_TOKEN:
+                raise ValueError("CYPHERA_SIGNER__TOKEN must be set to a real secret in production")
+            if "127.0.0.1" in self.database.sqlalchemy_url() and "cyphera@" in (
+                self.database.sqlalchemy_url()
+            ):
+                raise ValueError("CYPHERA_DATABASE__URL must point at the production database")
+        return self
