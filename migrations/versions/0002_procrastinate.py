@@ -44,7 +44,7 @@ def downgrade() -> None:
             FOR r IN SELECT t.typname FROM pg_type t
                      JOIN pg_namespace n ON n.oid = t.typnamespace
                      WHERE n.nspname = 'public' AND t.typname LIKE 'procrastinate%'
-                       AND t.typtype IN ('e', 'c')
+                       AND (t.typtype = 'e' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
             LOOP EXECUTE 'DROP TYPE IF EXISTS ' || quote_ident(r.typname) || ' CASCADE'; END LOOP;
         END $$;
         """

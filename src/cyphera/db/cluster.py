@@ -167,7 +167,9 @@ class LocalCluster:
 
     def ensure_database(self, name: str, *, template: str | None = None) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+            ).fetchone()
             if exists:
                 return
             sql = f'CREATE DATABASE "{name}"'

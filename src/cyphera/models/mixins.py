@@ -19,22 +19,20 @@ class Mode(enum.StrEnum):
 
 def str_enum(enum_cls: type[enum.Enum], name: str) -> Enum:
     """A PostgreSQL enum storing the members' values (not their Python names)."""
-    return Enum(
-        enum_cls, name=name, values_callable=lambda members: [m.value for m in members]
-    )
+    return Enum(enum_cls, name=name, values_callable=lambda members: [m.value for m in members])
 
 
 class TenantMixin:
     """`workspace_id` + `mode`: the pair every tenant query is scoped by (see `cyphera.auth`)."""
 
     @declared_attr
-    def workspace_id(cls) -> Mapped[str]:  # noqa: N805 - SQLAlchemy declared_attr convention
+    def workspace_id(cls) -> Mapped[str]:
         return mapped_column(
             String(40), ForeignKey("workspaces.id", ondelete="RESTRICT"), index=True, nullable=False
         )
 
     @declared_attr
-    def mode(cls) -> Mapped[Mode]:  # noqa: N805
+    def mode(cls) -> Mapped[Mode]:
         return mapped_column(str_enum(Mode, "mode"), nullable=False)
 
 

@@ -1,0 +1,5 @@
+from pathlib import Path
+
+pytest_plugins = ["tests.fixtures.database"]
+if (Path(__file__).parent / "fixtures" / "chain.py").exists():
+    pytest_plugins.append("tests.fixtures.chain")
