@@ -517,9 +517,80 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("status IN ('pending', 'submitted')"),
     )
+    op.create_table(
+        "checkout_sessions",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum("open", "complete", "expired", name="checkout_session_status"),
+            nullable=False,
+        ),
+        sa.Column("price_id", sa.String(length=40), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("network", sa.String(length=40), nullable=False),
+        sa.Column("chain_id", sa.BigInteger(), nullable=False),
+        sa.Column("token_symbol", sa.String(length=16), nullable=False),
+        sa.Column("token_address", sa.String(length=42), nullable=False),
+        sa.Column("token_decimals", sa.Integer(), nullable=False),
+        sa.Column("customer_address", sa.String(length=42), nullable=False),
+        sa.Column("payee", sa.String(length=42), nullable=False),
+        sa.Column("delegate", sa.String(length=42), nullable=False),
+        sa.Column("delegation_manager", sa.String(length=42), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger(), nullable=False),
+        sa.Column("period_amount", sa.Numeric(precision=78, scale=0), nullable=False),
+        sa.Column("period_seconds", sa.BigInteger(), nullable=False),
+        sa.Column("start_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("billing_anchor", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("permission_expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("delegation", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("subscription_id", sa.String(length=40), nullable=True),
+        sa.Column("success_url", sa.String(length=2048), nullable=True),
+        sa.Column("cancel_url", sa.String(length=2048), nullable=True),
+        sa.Column("workspace_id", sa.String(length=40), nullable=False),
+        sa.Column("mode", sa.Enum("test", "live", name="mode"), nullable=False),
+        sa.Column(
+            "metadata", postgresql.JSONB(astext_type=sa.Text()), server_default="{}", nullable=False
+        ),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["price_id"], ["prices.id"], name=op.f("fk_checkout_sessions_price_id_prices")
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["subscriptions.id"],
+            name=op.f("fk_checkout_sessions_subscription_id_subscriptions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_checkout_sessions_workspace_id_workspaces"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_checkout_sessions")),
+    )
+    op.create_index(
+        op.f("ix_checkout_sessions_workspace_id"),
+        "checkout_sessions",
+        ["workspace_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_checkout_sessions_workspace_id"), table_name="checkout_sessions")
+    op.drop_table("checkout_sessions")
 
     op.drop_index(
         "uq_payments_invoice_in_flight",
@@ -558,6 +629,7 @@ def downgrade() -> None:
     op.drop_table("api_keys")
     op.drop_table("workspaces")
     for enum_name in (
+        "checkout_session_status",
         "mode",
         "api_key_kind",
         "permission_source",

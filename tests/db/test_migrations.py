@@ -45,3 +45,27 @@ async def test_template_has_every_table(database_url: str) -> None:
         }
     assert {"workspaces", "api_keys", "prices", "subscriptions", "invoices", "payments"} <= tables
     assert "procrastinate_jobs" in tables
+
+
+def test_models_match_migrations(database_url: str) -> None:
+    """The ORM and the migrations describe the same schema (no forgotten migration)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    import cyphera.models  # noqa: F401 - registers the tables
+    from cyphera.db.base import Base
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_object": lambda obj, name, *_: (
+                    not (name or "").startswith(("procrastinate", "idx_procrastinate"))
+                )
+            },
+        )
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert diff == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from eth_utils import is_checksum_address, to_checksum_address
+from eth_utils.address import is_checksum_address, to_checksum_address
 
 from cyphera.delegation.errors import DelegationError, EncodingError
 
@@ -22,7 +22,9 @@ def checksum(address: object, *, field: str = "address") -> str:
     because a wrong checksum usually means a typo and money would go to the wrong place.
     """
     if not isinstance(address, str) or not _ADDRESS.match(address):
-        raise EncodingError(f"{field} must be a 0x-prefixed 20-byte hex string", code="invalid_address")
+        raise EncodingError(
+            f"{field} must be a 0x-prefixed 20-byte hex string", code="invalid_address"
+        )
     body = address[2:]
     if body != body.lower() and body != body.upper() and not is_checksum_address(address):
         raise EncodingError(f"{field} has an invalid EIP-55 checksum", code="invalid_address")
@@ -37,7 +39,9 @@ def address_bytes(address: str) -> bytes:
 def as_bytes(value: object, *, field: str, length: int | None = None) -> bytes:
     """`value` as immutable `bytes`; hex strings are refused so a str is never hashed as text."""
     if not isinstance(value, bytes | bytearray | memoryview):
-        raise EncodingError(f"{field} must be bytes, not {type(value).__name__}", code="invalid_bytes")
+        raise EncodingError(
+            f"{field} must be bytes, not {type(value).__name__}", code="invalid_bytes"
+        )
     result = bytes(value)
     if length is not None and len(result) != length:
         raise EncodingError(

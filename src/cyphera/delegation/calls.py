@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eth_abi import decode, encode
-from eth_utils import keccak
+from eth_abi.abi import decode, encode
+from eth_utils.crypto import keccak
 
 from cyphera.delegation._values import as_bytes, check_uint, checksum
 from cyphera.delegation.encoding import DELEGATION_ABI, delegation_to_abi
 from cyphera.delegation.errors import EncodingError
 from cyphera.delegation.structs import Delegation
+
 
 def selector(signature: str) -> bytes:
     """The 4-byte function (or error) selector of a canonical Solidity signature."""
@@ -40,7 +41,9 @@ def _decode_return(types: list[str], returndata: bytes, what: str) -> tuple[Any,
     try:
         values = decode(types, raw)
     except Exception as exc:
-        raise EncodingError(f"{what} returned malformed data: {exc}", code="malformed_returndata") from exc
+        raise EncodingError(
+            f"{what} returned malformed data: {exc}", code="malformed_returndata"
+        ) from exc
     # Static return types have exactly one encoding; anything longer is not this function's answer.
     if encode(types, list(values)) != raw:
         raise EncodingError(f"{what} returned non-canonical data", code="malformed_returndata")
@@ -114,7 +117,9 @@ def decode_disabled_delegations(returndata: bytes) -> bool:
     return bool(value)
 
 
-def encode_get_available_amount(delegation_hash: bytes, delegation_manager: str, terms: bytes) -> bytes:
+def encode_get_available_amount(
+    delegation_hash: bytes, delegation_manager: str, terms: bytes
+) -> bytes:
     """`ERC20PeriodTransferEnforcer.getAvailableAmount(bytes32,address,bytes)` calldata.
 
     `delegation_hash` is the hash of the delegation that carries the period caveat.
@@ -151,7 +156,10 @@ def encode_current_nonce(delegation_manager: str, delegator: str) -> bytes:
     """`NonceEnforcer.currentNonce(address,address)` calldata."""
     return CURRENT_NONCE_SELECTOR + encode(
         ["address", "address"],
-        [checksum(delegation_manager, field="delegation_manager"), checksum(delegator, field="delegator")],
+        [
+            checksum(delegation_manager, field="delegation_manager"),
+            checksum(delegator, field="delegator"),
+        ],
     )
 
 
@@ -172,7 +180,9 @@ def decode_erc20_transfer(calldata: bytes) -> tuple[str, int]:
     """``(to, amount)`` of an ERC-20 `transfer` call; anything else raises `EncodingError`."""
     raw = as_bytes(calldata, field="calldata")
     if len(raw) != 68 or raw[:4] != ERC20_TRANSFER_SELECTOR:
-        raise EncodingError("not an ERC-20 transfer(address,uint256) call", code="malformed_calldata")
+        raise EncodingError(
+            "not an ERC-20 transfer(address,uint256) call", code="malformed_calldata"
+        )
     to, amount = _decode_return(["address", "uint256"], raw[4:], "transfer calldata")
     return checksum(to), int(amount)
 

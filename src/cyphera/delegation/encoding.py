@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eth_abi import decode, encode
+from eth_abi.abi import decode, encode
 
 from cyphera.delegation._values import address_bytes, as_bytes, check_uint, checksum
 from cyphera.delegation.errors import DelegationError, EncodingError
@@ -51,7 +51,9 @@ def encode_permission_context(delegations: Sequence[Delegation]) -> bytes:
     """abi.encode(Delegation[]) — leaf (the one whose delegate redeems) first, root last."""
     for delegation in delegations:
         if not isinstance(delegation, Delegation):
-            raise EncodingError("a permission context holds Delegation instances", code="invalid_delegation")
+            raise EncodingError(
+                "a permission context holds Delegation instances", code="invalid_delegation"
+            )
     return encode([DELEGATION_ARRAY_ABI], [[delegation_to_abi(d) for d in delegations]])
 
 
@@ -66,11 +68,17 @@ def decode_permission_context(data: bytes) -> list[Delegation]:
         (values,) = decode([DELEGATION_ARRAY_ABI], raw)
         delegations = [delegation_from_abi(value) for value in values]
     except DelegationError as exc:
-        raise EncodingError(f"permission context is malformed: {exc.message}", code="malformed_context") from exc
+        raise EncodingError(
+            f"permission context is malformed: {exc.message}", code="malformed_context"
+        ) from exc
     except Exception as exc:  # eth-abi raises a family of DecodingError subclasses and ValueError
-        raise EncodingError(f"permission context is malformed: {exc}", code="malformed_context") from exc
+        raise EncodingError(
+            f"permission context is malformed: {exc}", code="malformed_context"
+        ) from exc
     if encode_permission_context(delegations) != raw:
-        raise EncodingError("permission context is not canonically encoded", code="malformed_context")
+        raise EncodingError(
+            "permission context is not canonically encoded", code="malformed_context"
+        )
     return delegations
 
 
@@ -88,7 +96,8 @@ def decode_single_execution(data: bytes) -> Execution:
     raw = as_bytes(data, field="execution calldata")
     if len(raw) < 52:
         raise EncodingError(
-            f"single execution data needs at least 52 bytes, got {len(raw)}", code="malformed_execution"
+            f"single execution data needs at least 52 bytes, got {len(raw)}",
+            code="malformed_execution",
         )
     return Execution(
         target="0x" + raw[:20].hex(), value=int.from_bytes(raw[20:52], "big"), calldata=raw[52:]
@@ -97,9 +106,7 @@ def decode_single_execution(data: bytes) -> Execution:
 
 def encode_batch_execution(executions: Sequence[Execution]) -> bytes:
     """ERC-7579 batch execution data: abi.encode((address,uint256,bytes)[])."""
-    return encode(
-        [EXECUTION_ARRAY_ABI], [[(e.target, e.value, e.calldata) for e in executions]]
-    )
+    return encode([EXECUTION_ARRAY_ABI], [[(e.target, e.value, e.calldata) for e in executions]])
 
 
 def decode_batch_execution(data: bytes) -> list[Execution]:
@@ -108,5 +115,7 @@ def decode_batch_execution(data: bytes) -> list[Execution]:
     try:
         (values,) = decode([EXECUTION_ARRAY_ABI], raw)
     except Exception as exc:
-        raise EncodingError(f"batch execution data is malformed: {exc}", code="malformed_execution") from exc
+        raise EncodingError(
+            f"batch execution data is malformed: {exc}", code="malformed_execution"
+        ) from exc
     return [Execution(target=t, value=v, calldata=c) for t, v, c in values]

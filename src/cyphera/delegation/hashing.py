@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import encode
-from eth_utils import keccak
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
 
 from cyphera.delegation._values import check_uint, checksum, to_hex
 from cyphera.delegation.structs import Caveat, Delegation
@@ -57,7 +57,10 @@ _TYPES: dict[str, list[dict[str, str]]] = {
 def hash_caveat(caveat: Caveat) -> bytes:
     """keccak(abi.encode(CAVEAT_TYPEHASH, enforcer, keccak(terms))) — ``args`` are not signed."""
     return keccak(
-        encode(["bytes32", "address", "bytes32"], [CAVEAT_TYPEHASH, caveat.enforcer, keccak(caveat.terms)])
+        encode(
+            ["bytes32", "address", "bytes32"],
+            [CAVEAT_TYPEHASH, caveat.enforcer, keccak(caveat.terms)],
+        )
     )
 
 

@@ -33,12 +33,17 @@ def check_signature_shape(signature: bytes) -> None:
     """Raise `SignatureError` unless `signature` is 65 bytes r‖s‖v, v in {27, 28}, low s."""
     if len(signature) != 65:
         raise SignatureError(
-            f"signature must be 65 bytes r‖s‖v, got {len(signature)}", code="invalid_signature_length"
+            f"signature must be 65 bytes r‖s‖v, got {len(signature)}",
+            code="invalid_signature_length",
         )
     if signature[64] not in (27, 28):
-        raise SignatureError(f"signature v must be 27 or 28, got {signature[64]}", code="invalid_signature_v")
+        raise SignatureError(
+            f"signature v must be 27 or 28, got {signature[64]}", code="invalid_signature_v"
+        )
     if int.from_bytes(signature[32:64], "big") > _SECP256K1_HALF_N:
-        raise SignatureError("signature s is in the upper half of the curve order", code="invalid_signature_s")
+        raise SignatureError(
+            "signature s is in the upper half of the curve order", code="invalid_signature_s"
+        )
 
 
 def sign_delegation(
@@ -76,5 +81,7 @@ def recover_delegation_signer(
             signature=raw,
         )
     except Exception as exc:  # eth-keys raises several types for an r/s not on the curve
-        raise SignatureError(f"signature does not recover: {exc}", code="invalid_signature") from exc
+        raise SignatureError(
+            f"signature does not recover: {exc}", code="invalid_signature"
+        ) from exc
     return checksum(str(signer), field="signer")

@@ -54,7 +54,9 @@ class Delegation:
     def __post_init__(self) -> None:
         object.__setattr__(self, "delegate", checksum(self.delegate, field="delegate"))
         object.__setattr__(self, "delegator", checksum(self.delegator, field="delegator"))
-        object.__setattr__(self, "authority", as_bytes(self.authority, field="authority", length=32))
+        object.__setattr__(
+            self, "authority", as_bytes(self.authority, field="authority", length=32)
+        )
         caveats = tuple(self.caveats)
         for caveat in caveats:
             if not isinstance(caveat, Caveat):

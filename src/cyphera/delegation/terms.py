@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from eth_abi import encode
-from eth_utils import keccak
+from eth_abi.abi import encode
+from eth_utils.crypto import keccak
 
-from cyphera.delegation._values import UINT128_MAX, as_bytes, check_uint, checksum
+from cyphera.delegation._values import as_bytes, check_uint, checksum
 from cyphera.delegation.errors import DelegationError, TermsError
 
 
@@ -45,7 +45,8 @@ def _raw(terms: object, name: str) -> bytes:
 def _expect_length(raw: bytes, length: int, name: str) -> None:
     if len(raw) != length:
         raise TermsError(
-            f"{name} terms must be exactly {length} bytes, got {len(raw)}", code="invalid_terms_length"
+            f"{name} terms must be exactly {length} bytes, got {len(raw)}",
+            code="invalid_terms_length",
         )
 
 
@@ -79,7 +80,9 @@ class ERC20PeriodTransferTerms:
     start_date: int
 
 
-def erc20_period_transfer(token: str, period_amount: int, period_duration: int, start_date: int) -> bytes:
+def erc20_period_transfer(
+    token: str, period_amount: int, period_duration: int, start_date: int
+) -> bytes:
     """token(20) ‖ periodAmount(32) ‖ periodDuration(32) ‖ startDate(32) — 116 bytes.
 
     The enforcer reverts on first use if any of the three numbers is zero, so they must be ≥ 1.
@@ -102,7 +105,9 @@ def decode_erc20_period_transfer(terms: bytes) -> ERC20PeriodTransferTerms:
         period_duration=_int_at(raw, 52),
         start_date=_int_at(raw, 84),
     )
-    erc20_period_transfer(decoded.token, decoded.period_amount, decoded.period_duration, decoded.start_date)
+    erc20_period_transfer(
+        decoded.token, decoded.period_amount, decoded.period_duration, decoded.start_date
+    )
     return decoded
 
 
@@ -119,7 +124,9 @@ class ERC20TransferAmountTerms:
 
 def erc20_transfer_amount(token: str, max_amount: int) -> bytes:
     """token(20) ‖ maxAmount(32) — 52 bytes."""
-    return bytes.fromhex(_address(token, "token")[2:]) + _word(_uint(max_amount, "max_amount", minimum=1))
+    return bytes.fromhex(_address(token, "token")[2:]) + _word(
+        _uint(max_amount, "max_amount", minimum=1)
+    )
 
 
 def decode_erc20_transfer_amount(terms: bytes) -> ERC20TransferAmountTerms:
@@ -285,7 +292,7 @@ class RedeemerTerms:
 
 
 def redeemer(addresses: Sequence[str]) -> bytes:
-    """n × 20-byte addresses (n ≥ 1)."""
+    """n x 20-byte addresses (n ≥ 1)."""
     if not addresses:
         raise TermsError("at least one redeemer is required", code="invalid_terms")
     return b"".join(bytes.fromhex(_address(a, "redeemer")[2:]) for a in addresses)
@@ -305,7 +312,7 @@ class AllowedTargetsTerms:
 
 
 def allowed_targets(addresses: Sequence[str]) -> bytes:
-    """n × 20-byte addresses (n ≥ 1)."""
+    """n x 20-byte addresses (n ≥ 1)."""
     if not addresses:
         raise TermsError("at least one target is required", code="invalid_terms")
     return b"".join(bytes.fromhex(_address(a, "target")[2:]) for a in addresses)
@@ -343,7 +350,7 @@ def _selector(value: bytes | str) -> bytes:
 
 
 def allowed_methods(selectors: Sequence[bytes | str]) -> bytes:
-    """n × 4-byte selectors (n ≥ 1); accepts bytes, ``"0xa9059cbb"`` or ``"transfer(address,uint256)"``."""
+    """n x 4-byte selectors (n ≥ 1); accepts bytes, ``"0xa9059cbb"`` or ``"transfer(address,uint256)"``."""
     if not selectors:
         raise TermsError("at least one selector is required", code="invalid_terms")
     return b"".join(_selector(s) for s in selectors)
@@ -351,7 +358,9 @@ def allowed_methods(selectors: Sequence[bytes | str]) -> bytes:
 
 def decode_allowed_methods(terms: bytes) -> AllowedMethodsTerms:
     """Decode `allowed_methods` terms."""
-    return AllowedMethodsTerms(selectors=tuple(_units(_raw(terms, "AllowedMethods"), 4, "AllowedMethods")))
+    return AllowedMethodsTerms(
+        selectors=tuple(_units(_raw(terms, "AllowedMethods"), 4, "AllowedMethods"))
+    )
 
 
 # ---------------------------------------------------------------- AllowedCalldataEnforcer
@@ -378,7 +387,8 @@ def decode_allowed_calldata(terms: bytes) -> AllowedCalldataTerms:
     raw = _raw(terms, "AllowedCalldata")
     if len(raw) < 33:
         raise TermsError(
-            f"AllowedCalldata terms need at least 33 bytes, got {len(raw)}", code="invalid_terms_length"
+            f"AllowedCalldata terms need at least 33 bytes, got {len(raw)}",
+            code="invalid_terms_length",
         )
     return AllowedCalldataTerms(start_index=_int_at(raw, 0), value=raw[32:])
 
@@ -413,7 +423,6 @@ def decode_payee(terms: bytes) -> PayeeTerms:
 
 __all__ = [
     "PAYEE_START_INDEX",
-    "UINT128_MAX",
     "AllowedCalldataTerms",
     "AllowedMethodsTerms",
     "AllowedTargetsTerms",

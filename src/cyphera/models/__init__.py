@@ -1,6 +1,7 @@
 """ORM tables of the platform, one module per table. Importing this package registers them all."""
 
 from cyphera.models.api_key import ApiKey
+from cyphera.models.checkout_session import CheckoutSession
 from cyphera.models.customer import Customer
 from cyphera.models.event import Event
 from cyphera.models.invoice import Invoice
@@ -14,6 +15,7 @@ from cyphera.models.workspace import Workspace
 
 __all__ = [
     "ApiKey",
+    "CheckoutSession",
     "Customer",
     "Event",
     "Invoice",

@@ -6,19 +6,15 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cyphera.db.base import Base, TimestampMixin
+from cyphera.kit.periods import Interval
 from cyphera.models.mixins import MetadataMixin, TenantMixin, str_enum
+
+__all__ = ["Interval", "Price", "PriceType"]
 
 
 class PriceType(enum.StrEnum):
     RECURRING = "recurring"
     ONE_TIME = "one_time"
-
-
-class Interval(enum.StrEnum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    YEAR = "year"
 
 
 class Price(TenantMixin, MetadataMixin, TimestampMixin, Base):
