@@ -323,6 +323,7 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.String(length=40), nullable=False),
         sa.Column("price_id", sa.String(length=40), nullable=False),
         sa.Column("permission_id", sa.String(length=40), nullable=True),
+        sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column(
             "status",
             sa.Enum(

@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from eth_typing import ABI
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from cyphera.chain.errors import ArtifactsMissing, ToolMissing
 from cyphera.delegation.addresses import FrameworkAddresses
@@ -172,7 +172,9 @@ def load_framework_artifacts(directory: Path | None = None) -> FrameworkArtifact
             deployments=MappingProxyType(deployments),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ArtifactsMissing(f"{path} is not a framework artifact file ({exc}); {_BUILD_HINT}") from exc
+        raise ArtifactsMissing(
+            f"{path} is not a framework artifact file ({exc}); {_BUILD_HINT}"
+        ) from exc
 
 
 def load_contracts(directory: Path | None = None) -> CompiledContracts:
@@ -230,7 +232,9 @@ def ensure_built(
     stale = [
         step
         for step in _build_steps(root)
-        if _is_stale(target_dir / step.output, [root / step.script, *(root / i for i in step.inputs)])
+        if _is_stale(
+            target_dir / step.output, [root / step.script, *(root / i for i in step.inputs)]
+        )
     ]
     if not stale:
         return target_dir

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from eth_utils import is_checksum_address
+from eth_utils.address import is_checksum_address
 
 from cyphera.chain.errors import DeploymentError
 from cyphera.chain.models import Network, Token

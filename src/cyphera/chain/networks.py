@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from cyphera.chain.artifacts import (
     FRAMEWORK_VERSION,

@@ -32,6 +32,7 @@ class Subscription(TenantMixin, MetadataMixin, TimestampMixin, Base):
     permission_id: Mapped[str | None] = mapped_column(
         String(40), ForeignKey("permissions.id"), nullable=True
     )
+    quantity: Mapped[int] = mapped_column(nullable=False, default=1)
     status: Mapped[SubscriptionStatus] = mapped_column(
         str_enum(SubscriptionStatus, "subscription_status"), nullable=False, index=True
     )

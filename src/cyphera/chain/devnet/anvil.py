@@ -171,10 +171,13 @@ class AnvilProcess:
         raise last_error
 
     def _spawn(self, port: int) -> None:
-        stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()/on failure
+        stderr = tempfile.TemporaryFile()  # closed in stop() or on failure
         try:
             process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                self.command(port), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+                self.command(port),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
             )
         except OSError as exc:
             stderr.close()

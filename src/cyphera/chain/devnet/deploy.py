@@ -9,15 +9,17 @@ computed up front from its nonces. All transactions go out back to back and are 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
-from eth_abi import encode
+from eth_abi.abi import encode
 from eth_account.signers.local import LocalAccount
 from eth_typing import ABI
-from eth_utils import keccak, to_bytes, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.conversions import to_bytes
+from eth_utils.crypto import keccak
 from web3 import Web3
 
 from cyphera.chain.artifacts import (
@@ -35,6 +37,18 @@ from cyphera.delegation.addresses import FrameworkAddresses
 
 # HybridDeleGator links the P-256 verifier library SCL_RIP7212 through this solc placeholder.
 LIBRARY_PLACEHOLDERS = MappingProxyType({"__$b8f96b288d4d0429e38b8ed50fd423070f$__": "SCL_RIP7212"})
+# Framework constructor parameters by name → the planned contract (or the deployer) passed in.
+# LogicalOrWrapperEnforcer and NativeTokenPaymentEnforcer take the manager; the rest of the
+# enforcers take nothing.
+_DEPLOYER = "<deployer>"
+CONSTRUCTOR_ARGUMENTS = MappingProxyType(
+    {
+        "_owner": _DEPLOYER,
+        "_delegationManager": "DelegationManager",
+        "_entryPoint": "EntryPoint",
+        "_argsEqualityCheckEnforcer": "ArgsEqualityCheckEnforcer",
+    }
+)
 # (symbol, ERC-20 name) of the stand-ins deployed from contracts/TestToken.sol, all 6 decimals.
 TEST_TOKENS: tuple[tuple[str, str], ...] = (("USDC", "USD Coin"), ("USDT", "Tether USD"))
 TEST_TOKEN_DECIMALS = 6
@@ -78,16 +92,15 @@ def deploy_framework(
     """Deploy the framework, every caveat enforcer and test USDC/USDT; return the record.
 
     Order: SCL_RIP7212 (linked into HybridDeleGator), DelegationManager(owner = deployer),
-    EntryPoint, SimpleFactory, EIP7702StatelessDeleGator(dm, ep), HybridDeleGator(dm, ep), the
-    enforcers (NativeTokenPaymentEnforcer takes (dm, ArgsEqualityCheckEnforcer)), the tokens.
+    EntryPoint, SimpleFactory, EIP7702StatelessDeleGator(dm, ep), HybridDeleGator(dm, ep), every
+    enforcer in name order (arguments by parameter name, see `CONSTRUCTOR_ARGUMENTS`: e.g.
+    NativeTokenPaymentEnforcer(dm, ArgsEqualityCheckEnforcer)), then TestToken USDC and USDT.
     """
     framework_artifacts = artifacts or load_framework_artifacts()
     own_contracts = contracts or load_contracts()
     start_nonce = w3.eth.get_transaction_count(deployer.address, "pending")
     plan = _plan(framework_artifacts, own_contracts, deployer.address, start_nonce)
-    transactions = [
-        {"data": _creation_data(p), "gas": _DEPLOY_GAS} for p in plan
-    ]
+    transactions = [{"data": _creation_data(p), "gas": _DEPLOY_GAS} for p in plan]
     receipts = send_transactions(w3, deployer, transactions)
     for planned, receipt in zip(plan, receipts, strict=True):
         if receipt["contractAddress"] != planned.address:
@@ -122,7 +135,7 @@ def deploy_framework(
 def _plan(
     artifacts: FrameworkArtifacts, contracts: CompiledContracts, deployer: str, nonce: int
 ) -> list[_Planned]:
-    # (record name, artifact name, args as a function of the addresses planned so far)
+    # (name in the deploy record, artifact name), in nonce order
     order: list[tuple[str, str]] = [
         ("SCL_RIP7212", "SCL_RIP7212"),
         ("DelegationManager", "DelegationManager"),
@@ -137,13 +150,7 @@ def _plan(
         at[f"TestToken:{symbol}"] = create_address(deployer, nonce + len(order) + i)
 
     libraries = {name: at[name] for name in LIBRARY_PLACEHOLDERS.values()}
-    manager_and_entry_point = (at["DelegationManager"], at["EntryPoint"])
-    special_args: dict[str, tuple[Any, ...]] = {
-        "DelegationManager": (deployer,),
-        "EIP7702StatelessDeleGatorImpl": manager_and_entry_point,
-        "HybridDeleGatorImpl": manager_and_entry_point,
-        "NativeTokenPaymentEnforcer": (at["DelegationManager"], at["ArgsEqualityCheckEnforcer"]),
-    }
+    sources = {**at, _DEPLOYER: deployer}
     plan = [
         _Planned(
             name=name,
@@ -151,7 +158,7 @@ def _plan(
             address=at[name],
             code=_link(artifact, artifacts.bytecode(artifact), libraries),
             abi=artifacts.abi(artifact),
-            args=special_args.get(name, ()),
+            args=_framework_args(artifact, artifacts.abi(artifact), sources),
         )
         for name, artifact in order
     ]
@@ -169,6 +176,19 @@ def _plan(
     return plan
 
 
+def _framework_args(artifact: str, abi: ABI, sources: Mapping[str, str]) -> tuple[str, ...]:
+    args = []
+    for parameter in _constructor_inputs(abi):
+        source = CONSTRUCTOR_ARGUMENTS.get(str(parameter.get("name")))
+        if source is None:
+            raise DeploymentError(
+                f"{artifact} has constructor parameter {parameter.get('name')!r}, which the "
+                "local deploy does not know; add it to CONSTRUCTOR_ARGUMENTS"
+            )
+        args.append(sources[source])
+    return tuple(args)
+
+
 def _link(name: str, code: str, libraries: dict[str, str]) -> str:
     for placeholder, library in LIBRARY_PLACEHOLDERS.items():
         code = code.replace(placeholder, libraries[library][2:].lower())
@@ -181,7 +201,7 @@ def _link(name: str, code: str, libraries: dict[str, str]) -> str:
 
 
 def _creation_data(planned: _Planned) -> bytes:
-    types = _constructor_types(planned.abi)
+    types = [str(parameter["type"]) for parameter in _constructor_inputs(planned.abi)]
     if len(types) != len(planned.args):
         raise DeploymentError(
             f"{planned.artifact} takes {len(types)} constructor arguments ({', '.join(types)}), "
@@ -190,10 +210,10 @@ def _creation_data(planned: _Planned) -> bytes:
     return to_bytes(hexstr=planned.code) + encode(list(types), list(planned.args))
 
 
-def _constructor_types(abi: ABI) -> Sequence[str]:
+def _constructor_inputs(abi: ABI) -> Sequence[Mapping[str, Any]]:
     for entry in abi:
         if entry.get("type") == "constructor":
-            return [str(i["type"]) for i in entry.get("inputs", [])]
+            return cast(Sequence[Mapping[str, Any]], entry.get("inputs", []))
     return []
 
 

@@ -11,7 +11,8 @@ from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress, HexStr
-from eth_utils import to_bytes, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.conversions import to_bytes
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.types import RPCEndpoint, TxParams, TxReceipt
@@ -199,11 +200,13 @@ def upgrade_many_to_7702(
     chain_id = w3.eth.chain_id
     authorizations = []
     for account in accounts:
-        nonce = w3.eth.get_transaction_count(account.address, "pending")
+        nonce = int(w3.eth.get_transaction_count(account.address, "pending"))
         if account.address == sender.address:
             nonce += 1  # the transaction itself uses `nonce` before the authorization is applied
         authorizations.append(
-            account.sign_authorization({"chainId": chain_id, "address": impl_address, "nonce": nonce})
+            account.sign_authorization(
+                {"chainId": chain_id, "address": impl_address, "nonce": nonce}
+            )
         )
     receipt = send_transactions(
         w3,

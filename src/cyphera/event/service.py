@@ -1,0 +1,37 @@
+"""Events: every state change that matters writes one, in the same transaction as the change.
+
+The events table is the outbox webhooks are delivered from (a later worker task), so an event can
+never describe a change that rolled back, and a committed change always has its event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cyphera.kit.ids import new_id
+from cyphera.models import Event
+from cyphera.models.mixins import Mode
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    mode: Mode,
+    type: str,
+    object_id: str,
+    data: dict[str, Any],
+) -> Event:
+    """Add an event of `type` (``subscription.created``, ``payment.succeeded``, …) about `object_id`."""
+    event = Event(
+        id=new_id("evt"),
+        workspace_id=workspace_id,
+        mode=mode,
+        type=type,
+        object_id=object_id,
+        data=data,
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,209 @@
+"""The billing cycle: opening each period's invoice and collecting it exactly once.
+
+Exactly once, whatever crashes and wherever:
+
+* `renew_due` claims due subscriptions with ``FOR UPDATE SKIP LOCKED`` and, in one transaction,
+  advances the period, opens its invoice (unique per subscription and period), creates the pending
+  payment and enqueues its collection job. A crash before the commit leaves nothing; after it,
+  everything is there, and a second run finds the subscription no longer due.
+* `collect` locks subscription → invoice → payment (the fixed order every writer uses), re-checks
+  that charging is still allowed (a cancel waits on the same locks), and asks the signer for the
+  charge keyed by the payment id. The signer persists the charge before it signs and returns the
+  existing charge for a known key, so a retry after an unknown outcome (timeout, crash, lost reply)
+  can only observe the first charge, never make a second.
+* When a subscription is no longer chargeable, a pending payment is only failed after the signer
+  confirms it has never seen it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cyphera.db.engine import transaction
+from cyphera.invoice import service as invoices
+from cyphera.kit.clock import Clock
+from cyphera.kit.periods import retry_deadline
+from cyphera.models import Invoice, Payment, Permission, Price, Subscription
+from cyphera.models.invoice import InvoiceStatus
+from cyphera.models.payment import IN_FLIGHT, PaymentStatus
+from cyphera.payment import service as payments
+from cyphera.payment.gateway import ChargeGateway, ChargeOutcome, ChargeState
+from cyphera.permission.service import is_usable
+from cyphera.subscription import service as subscriptions
+from cyphera.worker.enqueue import defer
+
+COLLECT_TASK = "payment.collect"
+RECHECK_DELAY = timedelta(seconds=5)
+
+
+async def enqueue_collect(
+    session: AsyncSession, payment: Payment, *, at: datetime | None = None
+) -> None:
+    """Enqueue collection of `payment` in the caller's transaction (deduplicated while waiting)."""
+    await defer(
+        session,
+        COLLECT_TASK,
+        args={"payment_id": payment.id},
+        lock=f"payment:{payment.id}",
+        queueing_lock=f"payment:{payment.id}",
+        scheduled_at=at,
+    )
+
+
+async def open_period_invoice(
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    price: Price,
+    permission: Permission | None,
+) -> tuple[Invoice, Payment | None]:
+    """Open the current period's invoice and, when the permission can pay it, its payment."""
+    invoice = await invoices.open_for_period(
+        session,
+        subscription=subscription,
+        period_index=subscription.period_index,
+        period_start=subscription.current_period_start,
+        period_end=subscription.current_period_end,
+        amount_due=price.unit_amount * subscription.quantity,
+        currency=price.currency,
+    )
+    if permission is None:
+        return invoice, None
+    payment = await payments.create_for_invoice(session, invoice=invoice, permission=permission)
+    await enqueue_collect(session, payment)
+    return invoice, payment
+
+
+async def renew_due(
+    sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, limit: int = 200
+) -> list[str]:
+    """Advance every due subscription by one period; returns the ids of the invoices opened."""
+    now = clock.now()
+    opened: list[str] = []
+    async with transaction(sessionmaker) as session:
+        due = (
+            await session.execute(
+                select(Subscription)
+                .where(
+                    Subscription.status.in_(subscriptions.RENEWABLE),
+                    Subscription.current_period_end <= now,
+                )
+                .order_by(Subscription.current_period_end, Subscription.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        ).scalars().all()
+        for subscription in due:
+            if subscription.cancel_at_period_end:
+                await subscriptions.end_at_period_end(session, subscription=subscription)
+                continue
+            price = await session.get_one(Price, subscription.price_id)
+            permission = (
+                await session.get(Permission, subscription.permission_id)
+                if subscription.permission_id
+                else None
+            )
+            await subscriptions.advance_period(session, subscription=subscription, price=price)
+            usable = permission if permission and is_usable(permission, at=now) else None
+            invoice, _ = await open_period_invoice(
+                session, subscription=subscription, price=price, permission=usable
+            )
+            if usable is None:
+                await subscriptions.mark_renewal_failed(session, subscription)
+            opened.append(invoice.id)
+    return opened
+
+
+async def collect(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    payment_id: str,
+    gateway: ChargeGateway,
+    clock: Clock,
+    wait_seconds: int = 20,
+) -> PaymentStatus | None:
+    """Collect one payment, exactly once. Returns the payment's status afterwards.
+
+    The signer call happens while the rows are locked, so a concurrent cancel or a second worker
+    waits for the outcome instead of racing it. `Unavailable` from the signer rolls back and
+    propagates: the job is retried and nothing was recorded as happened.
+    """
+    async with transaction(sessionmaker) as session:
+        ref = (
+            await session.execute(
+                select(Payment.invoice_id, Invoice.subscription_id)
+                .join(Invoice, Invoice.id == Payment.invoice_id)
+                .where(Payment.id == payment_id)
+            )
+        ).one_or_none()
+        if ref is None:
+            return None
+        invoice_id, subscription_id = ref
+        subscription = (
+            await subscriptions.get_for_update(session, subscription_id) if subscription_id else None
+        )
+        invoice = await invoices.get_for_update(session, invoice_id)
+        payment = await payments.get_for_update(session, payment_id)
+        assert payment is not None
+        if payment.status not in IN_FLIGHT:
+            return payment.status
+        permission = await session.get_one(Permission, payment.permission_id)
+        now = clock.now()
+
+        refusal = _refusal(subscription, invoice, permission, now=now)
+        outcome: ChargeOutcome | None
+        if refusal is None and subscription is not None:
+            price = await session.get_one(Price, subscription.price_id)
+            interval, count = subscriptions.plan_of(price)
+            deadline = retry_deadline(
+                subscription.billing_anchor,
+                interval,
+                count,
+                invoice.period_index or 0,
+                permission.start_at,
+            )
+            if now >= deadline:
+                refusal = "period_window_closed"
+        if refusal is None:
+            outcome = await gateway.charge(
+                payments.order_for(payment, permission), wait_seconds=wait_seconds
+            )
+        else:
+            # Not allowed to charge now — but an earlier attempt may already be with the signer.
+            outcome = await gateway.lookup(payment.id)
+            if outcome is None:
+                outcome = ChargeOutcome(
+                    key=payment.id,
+                    state=ChargeState.FAILED,
+                    failure_code=refusal,
+                    failure_message=f"not charged: {refusal.replace('_', ' ')}",
+                )
+        await payments.apply_outcome(session, payment=payment, outcome=outcome)
+        if payment.status is PaymentStatus.SUCCEEDED:
+            await invoices.mark_paid(session, invoice=invoice, at=now)
+            if subscription is not None:
+                await subscriptions.mark_invoice_paid(session, subscription)
+        elif payment.status is PaymentStatus.FAILED:
+            await invoices.record_payment_failed(
+                session, invoice=invoice, code=payment.failure_code or "unknown"
+            )
+            if subscription is not None:
+                await subscriptions.mark_renewal_failed(session, subscription)
+        else:
+            await enqueue_collect(session, payment, at=now + RECHECK_DELAY)
+        return payment.status
+
+
+def _refusal(
+    subscription: Subscription | None, invoice: Invoice, permission: Permission, *, now: datetime
+) -> str | None:
+    if subscription is not None and subscription.status not in subscriptions.CHARGEABLE:
+        return "subscription_canceled"
+    if invoice.status is not InvoiceStatus.OPEN:
+        return "invoice_not_open"
+    if not is_usable(permission, at=now):
+        return "permission_expired" if now >= permission.expires_at else "permission_revoked"
+    return None
