@@ -78,6 +78,15 @@ class BillingSettings(BaseModel):
     permission_lifetime_days: int = Field(default=3 * 365, ge=1, le=10 * 365)
 
 
+class ChainSettings(BaseModel):
+    """Where the local chain's deploy record is; RPC URLs come from ``CYPHERA_RPC_<NETWORK>``."""
+
+    local_deployment: Path | None = None
+
+    def local_deployment_path(self, home: Path) -> Path:
+        return self.local_deployment or home / "local-deployment.json"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CYPHERA_", env_nested_delimiter="__", extra="ignore"
@@ -89,6 +98,7 @@ class Settings(BaseSettings):
     api: ApiSettings = ApiSettings()
     signer: SignerClientSettings = SignerClientSettings()
     billing: BillingSettings = BillingSettings()
+    chain: ChainSettings = ChainSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -1,0 +1,65 @@
+# Cyphera — the two commands a newcomer needs are `make dev` and `make test`.
+# Everything else here is what those two call.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen
+
+.PHONY: help dev test lint fmt setup check-tools python-deps node-deps artifacts proto bench-gas clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+dev: setup ## run the whole platform locally (PostgreSQL, anvil + framework, api, worker, signer)
+	$(RUN) cyphera dev
+
+test: setup lint ## lint, then the whole test suite on a real PostgreSQL and a real anvil
+	$(RUN) pytest
+
+lint: setup ## ruff (format + lint), mypy strict, import contracts
+	$(RUN) ruff format --check src tests migrations scripts
+	$(RUN) ruff check src tests migrations scripts
+	$(RUN) mypy
+	$(RUN) lint-imports
+
+fmt: setup ## format and autofix
+	$(RUN) ruff format src tests migrations scripts
+	$(RUN) ruff check --fix src tests migrations scripts
+
+setup: check-tools python-deps node-deps artifacts
+
+check-tools:
+	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
+	  { echo "Python 3.11+ is needed: install it (Debian: apt-get install python3.11) and retry."; exit 1; }
+	@command -v node >/dev/null && node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || \
+	  { echo "Node.js 20+ with npm is needed (Debian: apt-get install nodejs npm) and retry."; exit 1; }
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { echo "PostgreSQL server binaries are needed (Debian: apt-get install postgresql) and retry."; exit 1; }
+	@command -v uv >/dev/null || python3 -m uv --version >/dev/null 2>&1 || \
+	  { echo "installing uv $(UV_VERSION) from PyPI"; python3 -m pip install --quiet "uv==$(UV_VERSION)"; }
+
+python-deps: .venv/.synced
+.venv/.synced: pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+node-deps: node_modules/.installed
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+artifacts: python-deps node-deps ## export the framework's ABIs/bytecode and compile the test tokens
+	$(RUN) python -c 'from cyphera.chain.artifacts import ensure_built; ensure_built()'
+
+proto: python-deps ## regenerate the signer's gRPC code from proto/
+	bash scripts/gen_proto.sh
+
+bench-gas: setup ## gas per charge on a fresh anvil, vs a plain ERC-20 transfer
+	$(RUN) python scripts/bench_gas.py
+
+clean: ## remove local state (.cyphera/: dev database and chain) and build outputs
+	rm -rf .cyphera build

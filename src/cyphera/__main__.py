@@ -1,0 +1,3 @@
+from cyphera.cli import app
+
+app(prog_name="cyphera")

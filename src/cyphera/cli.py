@@ -1,0 +1,79 @@
+"""``cyphera``: one command for every process and the operator's tasks.
+
+    cyphera dev                    the whole platform on embedded defaults (make dev)
+    cyphera api | worker | signer  one process each, configured from CYPHERA_* settings
+    cyphera workspace create       a workspace and its first test secret key
+    cyphera db upgrade             apply migrations
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+import uvicorn
+
+from cyphera.api.app import create_app
+from cyphera.config import Settings
+from cyphera.db.migrate import upgrade
+from cyphera.dev import main as dev_main
+from cyphera.signer.cli import app as signer_app
+from cyphera.worker.main import run_worker
+from cyphera.workspace.cli import app as workspace_app
+
+app = typer.Typer(
+    name="cyphera",
+    help="Recurring stablecoin payments on MetaMask delegations.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(workspace_app, name="workspace", help="Workspaces and their API keys.")
+app.add_typer(signer_app, name="signer", help="The signer: the only process holding relayer keys.")
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)-5s %(name)s %(message)s",
+    )
+
+
+@app.command()
+def dev() -> None:
+    """Run everything locally: PostgreSQL, anvil with the framework, demo data, api, worker, signer."""
+    settings = Settings()
+    _logging(settings)
+    raise typer.Exit(dev_main.run(settings))
+
+
+@app.command()
+def api() -> None:
+    """Serve the REST API, the dashboard and the hosted pages."""
+    settings = Settings()
+    _logging(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api.host,
+        port=settings.api.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the background worker: renewals, charges, and everything scheduled."""
+    settings = Settings()
+    _logging(settings)
+    asyncio.run(run_worker(settings))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Migrate the database named by CYPHERA_DATABASE__URL to `revision`."""
+    settings = Settings()
+    upgrade(settings.database.sqlalchemy_url(), revision)
+    typer.echo(f"database at {revision}")

@@ -1,0 +1,105 @@
+"""The body of ``cyphera dev``: infrastructure up, demo data in, processes supervised."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+
+import httpx
+
+from cyphera.chain.networks import rpc_env_var
+from cyphera.config import DEV_SIGNER_PORT, Settings
+from cyphera.dev import stack
+from cyphera.dev.seed import seed_demo
+from cyphera.dev.supervisor import Child, Supervisor
+
+log = logging.getLogger("cyphera.dev")
+
+
+def _step(message: str) -> float:
+    print(f"==> {message}", flush=True)  # noqa: T201 - progress for the person waiting
+    return time.monotonic()
+
+
+async def _wait_healthy(url: str, supervisor: Supervisor, timeout: float = 90.0) -> bool:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if any(c.process and c.process.returncode is not None for c in supervisor.children):
+                return False
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.25)
+    return False
+
+
+def run(settings: Settings) -> int:
+    started = time.monotonic()
+    paths = stack.DevPaths(settings.home)
+    paths.home.mkdir(parents=True, exist_ok=True)
+
+    _step(f"PostgreSQL (data in {paths.postgres})")
+    cluster = stack.start_database(paths)
+    database_url = cluster.url(stack.DATABASE_NAME, driver="psycopg")
+
+    _step("local chain (anvil, prague) with the Delegation Framework v1.3.0 and test USDC/USDT")
+    anvil, deployment = stack.start_chain(paths)
+    try:
+        _step("demo data")
+        seeded = asyncio.run(seed_demo(database_url))
+
+        env = {
+            "CYPHERA_DATABASE__URL": database_url,
+            "CYPHERA_CHAIN__LOCAL_DEPLOYMENT": str(paths.deployment),
+            rpc_env_var("local"): anvil.rpc_url,
+            "CYPHERA_SIGNER_DATABASE__URL": database_url,
+            "CYPHERA_SIGNER_LOCAL_DEPLOYMENT_PATH": str(paths.deployment),
+            "CYPHERA_SIGNER_LISTEN_ADDRESS": f"127.0.0.1:{DEV_SIGNER_PORT}",
+            # The dev relayer is a public anvil key; it only ever holds local-chain ETH.
+            "CYPHERA_SIGNER_RELAYER_PRIVATE_KEY": stack.relayer_account().key.hex(),
+        }
+        python = [sys.executable, "-m", "cyphera"]
+        supervisor = Supervisor(
+            [
+                Child("signer", [*python, "signer"], env),
+                Child("api", [*python, "api"], env),
+                Child("worker", [*python, "worker"], env),
+            ]
+        )
+
+        async def main() -> int:
+            await supervisor.start()
+            if not await _wait_healthy(f"{settings.api.public_url}/healthz", supervisor):
+                supervisor.say("dev", "the API did not become healthy; stopping")
+                await supervisor.stop()
+                return 1
+            api = settings.api.public_url
+            lines = [
+                "",
+                f"Cyphera is up in {time.monotonic() - started:.1f}s",
+                f"  API           {api}/v1   (docs {api}/docs)",
+                f"  health        {api}/healthz",
+                f"  chain         {anvil.rpc_url}  (chain id {deployment.chain_id})",
+                f"  database      {database_url.replace('+psycopg', '')}",
+                f"  demo workspace {seeded.workspace_id}",
+            ]
+            if seeded.secret_key:
+                lines.append(f"  demo API key  {seeded.secret_key}   (shown once: keep it)")
+            else:
+                lines.append("  demo API key  created on first run; make a new one with "
+                             "`uv run cyphera workspace create --name NAME`")
+            lines.append("Press Ctrl-C to stop.")
+            for line in lines:
+                supervisor.say("dev", line)
+            return await supervisor.wait()
+
+        return asyncio.run(main())
+    finally:
+        _step("stopping the chain (state saved) and PostgreSQL")
+        anvil.stop()
+        cluster.stop()

@@ -1,0 +1,54 @@
+"""The procrastinate app: one queue in our PostgreSQL, tasks registered from each domain.
+
+Tasks are thin: they take ids, pull their dependencies from the `WorkerContext`, and call a
+domain function tests can call directly. Enqueueing happens in the same transaction as the state
+change that causes it (`cyphera.worker.enqueue`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import procrastinate
+
+from cyphera.subscription import billing
+from cyphera.worker.context import CONTEXT_KEY, WorkerContext
+
+
+def create_app(conninfo: str) -> procrastinate.App:
+    """A procrastinate app on `conninfo` (libpq URL), with every Cyphera task registered."""
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=conninfo),
+    )
+    register_tasks(app)
+    return app
+
+
+def _context(job_context: procrastinate.JobContext) -> WorkerContext:
+    context = job_context.additional_context[CONTEXT_KEY]
+    assert isinstance(context, WorkerContext)
+    return context
+
+
+def register_tasks(app: procrastinate.App) -> None:
+    @app.task(name=billing.COLLECT_TASK, pass_context=True, retry=procrastinate.RetryStrategy(
+        max_attempts=20, exponential_wait=2
+    ))
+    async def collect_payment(job_context: procrastinate.JobContext, payment_id: str) -> None:
+        context = _context(job_context)
+        await billing.collect(
+            context.sessionmaker,
+            payment_id=payment_id,
+            gateway=context.gateway,
+            clock=context.clock,
+        )
+
+    @app.periodic(cron="* * * * *", periodic_id="billing")
+    @app.task(name="billing.renew_due", pass_context=True, queueing_lock="billing.renew_due")
+    async def renew_due(job_context: procrastinate.JobContext, timestamp: int) -> None:
+        context = _context(job_context)
+        await billing.renew_due(context.sessionmaker, clock=context.clock)
+
+
+def additional_context(context: WorkerContext) -> dict[str, Any]:
+    return {CONTEXT_KEY: context}

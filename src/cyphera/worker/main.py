@@ -1,0 +1,25 @@
+"""Start-up of ``cyphera worker``."""
+
+from __future__ import annotations
+
+from cyphera.config import Settings
+from cyphera.db.engine import create_engine, create_sessionmaker
+from cyphera.kit.clock import system_clock
+from cyphera.payment.signer_gateway import SignerGateway
+from cyphera.worker.app import additional_context, create_app
+from cyphera.worker.context import WorkerContext
+
+
+async def run_worker(settings: Settings) -> None:
+    engine = create_engine(settings.database)
+    gateway = SignerGateway.from_settings(settings.signer)
+    try:
+        app = create_app(settings.database.libpq_url())
+        context = WorkerContext(
+            sessionmaker=create_sessionmaker(engine), gateway=gateway, clock=system_clock
+        )
+        async with app.open_async():
+            await app.run_worker_async(additional_context=additional_context(context))
+    finally:
+        await gateway.close()
+        await engine.dispose()
