@@ -30,7 +30,12 @@ caveats: SearchStrategy[Caveat] = st.builds(
 
 
 def _delegation(
-    delegate: str, delegator: str, authority: bytes, caveat_list: list[Caveat], salt: int, signature: bytes
+    delegate: str,
+    delegator: str,
+    authority: bytes,
+    caveat_list: list[Caveat],
+    salt: int,
+    signature: bytes,
 ) -> Delegation:
     return Delegation(
         delegate=delegate,

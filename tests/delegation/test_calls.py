@@ -74,7 +74,9 @@ def test_redeem_delegations_calldata_decodes_to_the_three_arrays() -> None:
     context = encode_permission_context([_delegation()])
     execution = encode_single_execution(TOKEN, 0, encode_erc20_transfer(PAYEE, 10))
 
-    calldata = encode_redeem_delegations([context, context], [SINGLE_DEFAULT_MODE] * 2, [execution] * 2)
+    calldata = encode_redeem_delegations(
+        [context, context], [SINGLE_DEFAULT_MODE] * 2, [execution] * 2
+    )
 
     assert calldata[:4] == bytes.fromhex("cef6d209")
     contexts, modes, executions = decode(["bytes[]", "bytes32[]", "bytes[]"], calldata[4:])
@@ -112,7 +114,11 @@ def test_get_available_amount_round_trip() -> None:
     returned = decode_get_available_amount(encode(["uint256", "bool", "uint256"], [5, True, 3]))
 
     assert calldata[:4].hex() == "6a9843f6"
-    assert decode(["bytes32", "address", "bytes"], calldata[4:]) == (delegation_hash, MANAGER.lower(), terms)
+    assert decode(["bytes32", "address", "bytes"], calldata[4:]) == (
+        delegation_hash,
+        MANAGER.lower(),
+        terms,
+    )
     assert returned == (5, True, 3)
 
 
@@ -130,7 +136,9 @@ def test_view_return_data_is_checked_strictly() -> None:
 def test_simple_calls() -> None:
     assert encode_get_domain_hash() == bytes.fromhex("83ebb771")
     assert encode_disabled_delegations(b"\x33" * 32) == bytes.fromhex("2d40d052") + b"\x33" * 32
-    assert encode_increment_nonce(MANAGER) == bytes.fromhex("f5743c4c") + encode(["address"], [MANAGER])
+    assert encode_increment_nonce(MANAGER) == bytes.fromhex("f5743c4c") + encode(
+        ["address"], [MANAGER]
+    )
 
 
 def test_erc20_transfer_is_68_bytes_and_decodes_back() -> None:

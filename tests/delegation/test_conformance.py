@@ -5,6 +5,10 @@ Each hypothesis example is answered by the session's long-lived node child (see 
 
 from __future__ import annotations
 
+import json
+import random
+import shutil
+import subprocess
 from typing import Any
 
 import pytest
@@ -26,7 +30,7 @@ from cyphera.delegation import (
     terms,
 )
 
-from .conftest import Reference, ReferenceFailed, big
+from .conftest import REFERENCE_SCRIPT, REPO_ROOT, Reference, ReferenceFailed, big, to_js
 from .strategies import (
     JS_MAX_TIMESTAMP,
     JS_SAFE_INT,
@@ -90,7 +94,9 @@ def test_delegation_hash_matches(reference: Reference, delegation: Delegation) -
 
 @CONFORMANCE
 @given(chain=st.lists(delegations, max_size=3))
-def test_permission_context_matches_both_ways(reference: Reference, chain: list[Delegation]) -> None:
+def test_permission_context_matches_both_ways(
+    reference: Reference, chain: list[Delegation]
+) -> None:
     ours = encode_permission_context(chain)
 
     theirs = reference.call("encodeDelegations", [_js_delegation(d) for d in chain])
@@ -118,7 +124,12 @@ def test_erc20_period_transfer_terms_match(
 
     theirs = reference.call(
         "createERC20TokenPeriodTransferTerms",
-        {"tokenAddress": token, "periodAmount": big(amount), "periodDuration": duration, "startDate": start},
+        {
+            "tokenAddress": token,
+            "periodAmount": big(amount),
+            "periodDuration": duration,
+            "startDate": start,
+        },
     )
     decoded = reference.call("decodeERC20TokenPeriodTransferTerms", ours)
 
@@ -142,7 +153,9 @@ def test_erc20_transfer_amount_terms_match(reference: Reference, token: str, max
 
     assert ours == _hex_bytes(theirs)
     assert (decoded["tokenAddress"].lower(), decoded["maxAmount"]) == (token.lower(), maximum)
-    assert terms.decode_erc20_transfer_amount(ours) == terms.ERC20TransferAmountTerms(token, maximum)
+    assert terms.decode_erc20_transfer_amount(ours) == terms.ERC20TransferAmountTerms(
+        token, maximum
+    )
 
 
 @CONFORMANCE
@@ -189,7 +202,9 @@ def test_timestamp_terms_match(reference: Reference, window: tuple[int, int]) ->
     after, before = window
     ours = terms.timestamp(after, before)
 
-    theirs = reference.call("createTimestampTerms", {"afterThreshold": after, "beforeThreshold": before})
+    theirs = reference.call(
+        "createTimestampTerms", {"afterThreshold": after, "beforeThreshold": before}
+    )
     decoded = reference.call("decodeTimestampTerms", ours)
 
     assert ours == _hex_bytes(theirs)
@@ -199,30 +214,49 @@ def test_timestamp_terms_match(reference: Reference, window: tuple[int, int]) ->
 
 @CONFORMANCE
 @given(limit=st.integers(1, JS_SAFE_INT), max_value=uint256, nonce=uint256)
-def test_single_word_terms_match(reference: Reference, limit: int, max_value: int, nonce: int) -> None:
+def test_single_word_terms_match(
+    reference: Reference, limit: int, max_value: int, nonce: int
+) -> None:
     nonce_bytes = nonce.to_bytes(max(1, (nonce.bit_length() + 7) // 8), "big")
 
-    assert terms.limited_calls(limit) == _hex_bytes(reference.call("createLimitedCallsTerms", {"limit": limit}))
+    assert terms.limited_calls(limit) == _hex_bytes(
+        reference.call("createLimitedCallsTerms", {"limit": limit})
+    )
     assert terms.value_lte(max_value) == _hex_bytes(
         reference.call("createValueLteTerms", {"maxValue": big(max_value)})
     )
-    assert terms.nonce(nonce) == _hex_bytes(reference.call("createNonceTerms", {"nonce": nonce_bytes}))
+    assert terms.nonce(nonce) == _hex_bytes(
+        reference.call("createNonceTerms", {"nonce": nonce_bytes})
+    )
     assert reference.call("decodeLimitedCallsTerms", terms.limited_calls(limit)) == {"limit": limit}
-    assert reference.call("decodeValueLteTerms", terms.value_lte(max_value)) == {"maxValue": max_value}
-    assert _hex_bytes(reference.call("decodeNonceTerms", terms.nonce(nonce))["nonce"]) == terms.nonce(nonce)
+    assert reference.call("decodeValueLteTerms", terms.value_lte(max_value)) == {
+        "maxValue": max_value
+    }
+    assert _hex_bytes(
+        reference.call("decodeNonceTerms", terms.nonce(nonce))["nonce"]
+    ) == terms.nonce(nonce)
 
 
 @CONFORMANCE
-@given(redeemers=st.lists(addresses, min_size=1, max_size=5), targets=st.lists(addresses, min_size=1, max_size=5))
-def test_address_list_terms_match(reference: Reference, redeemers: list[str], targets: list[str]) -> None:
+@given(
+    redeemers=st.lists(addresses, min_size=1, max_size=5),
+    targets=st.lists(addresses, min_size=1, max_size=5),
+)
+def test_address_list_terms_match(
+    reference: Reference, redeemers: list[str], targets: list[str]
+) -> None:
     ours_redeemer = terms.redeemer(redeemers)
     ours_targets = terms.allowed_targets(targets)
 
-    assert ours_redeemer == _hex_bytes(reference.call("createRedeemerTerms", {"redeemers": redeemers}))
-    assert ours_targets == _hex_bytes(reference.call("createAllowedTargetsTerms", {"targets": targets}))
-    assert [a.lower() for a in reference.call("decodeRedeemerTerms", ours_redeemer)["redeemers"]] == [
-        a.lower() for a in redeemers
-    ]
+    assert ours_redeemer == _hex_bytes(
+        reference.call("createRedeemerTerms", {"redeemers": redeemers})
+    )
+    assert ours_targets == _hex_bytes(
+        reference.call("createAllowedTargetsTerms", {"targets": targets})
+    )
+    assert [
+        a.lower() for a in reference.call("decodeRedeemerTerms", ours_redeemer)["redeemers"]
+    ] == [a.lower() for a in redeemers]
     assert terms.decode_redeemer(ours_redeemer).addresses == tuple(redeemers)
     assert terms.decode_allowed_targets(ours_targets).addresses == tuple(targets)
 
@@ -232,7 +266,9 @@ def test_address_list_terms_match(reference: Reference, redeemers: list[str], ta
 def test_allowed_methods_terms_match(reference: Reference, selectors: list[bytes]) -> None:
     ours = terms.allowed_methods(selectors)
 
-    theirs = reference.call("createAllowedMethodsTerms", {"selectors": ["0x" + s.hex() for s in selectors]})
+    theirs = reference.call(
+        "createAllowedMethodsTerms", {"selectors": ["0x" + s.hex() for s in selectors]}
+    )
 
     assert ours == _hex_bytes(theirs)
     assert terms.decode_allowed_methods(ours).selectors == tuple(selectors)
@@ -275,7 +311,11 @@ _DECODERS = [
 
 @pytest.mark.parametrize(("js_name", "decoder"), _DECODERS, ids=[name for name, _ in _DECODERS])
 @settings(max_examples=40, deadline=None, database=None)
-@given(data=st.one_of(st.binary(max_size=160), st.sampled_from([b"", bytes(31), bytes(33), bytes(116)])))
+@given(
+    data=st.one_of(
+        st.binary(max_size=160), st.sampled_from([b"", bytes(31), bytes(33), bytes(116)])
+    )
+)
 def test_whatever_metamask_refuses_to_decode_we_refuse(
     reference: Reference, js_name: str, decoder: Any, data: bytes
 ) -> None:
@@ -296,3 +336,46 @@ def test_uint256_max_period_amount_round_trips(reference: Reference) -> None:
     decoded = reference.call("decodeERC20TokenPeriodTransferTerms", ours)
 
     assert decoded["periodAmount"] == UINT256_MAX
+
+
+def _random_delegation(rng: random.Random) -> Delegation:
+    def address() -> str:
+        return "0x" + rng.randbytes(20).hex()
+
+    return Delegation(
+        delegate=address(),
+        delegator=address(),
+        authority=ROOT_AUTHORITY if rng.random() < 0.5 else rng.randbytes(32),
+        caveats=[
+            Caveat(
+                address(), rng.randbytes(rng.randrange(0, 120)), rng.randbytes(rng.randrange(0, 8))
+            )
+            for _ in range(rng.randrange(0, 5))
+        ],
+        salt=rng.getrandbits(256),
+        signature=rng.randbytes(65),
+    )
+
+
+def test_batch_mode_answers_many_cases_in_one_node_call(reference: Reference) -> None:
+    # `reference` only guarantees node and delegation-core are installed; this test spawns its own
+    # process to cover the script's one-shot batch mode (JSON array in, JSON array out).
+    rng = random.Random(20260519)
+    batch = [_random_delegation(rng) for _ in range(150)]
+    cases = [{"fn": "hashDelegation", "args": to_js([_js_delegation(d)])} for d in batch]
+    node = shutil.which("node")
+    assert node is not None
+
+    completed = subprocess.run(
+        [node, str(REFERENCE_SCRIPT)],
+        cwd=REPO_ROOT,
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    answers = json.loads(completed.stdout)
+
+    assert [a["ok"] for a in answers] == [True] * len(batch)
+    assert [_hex_bytes(a["result"]) for a in answers] == [hash_delegation(d) for d in batch]

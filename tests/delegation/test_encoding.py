@@ -103,5 +103,7 @@ def test_batch_execution_is_an_abi_array_of_tuples() -> None:
 
     data = encode_batch_execution(executions)
 
-    assert data == encode(["(address,uint256,bytes)[]"], [[(TOKEN, 0, b"\x01"), ("0x" + "b0" * 20, 7, b"")]])
+    assert data == encode(
+        ["(address,uint256,bytes)[]"], [[(TOKEN, 0, b"\x01"), ("0x" + "b0" * 20, 7, b"")]]
+    )
     assert decode_batch_execution(data) == executions

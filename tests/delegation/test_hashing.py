@@ -45,8 +45,13 @@ def _delegation(**changes: object) -> Delegation:
 
 
 def test_typehashes_are_the_documented_constants() -> None:
-    assert DELEGATION_TYPEHASH.hex() == "88c1d2ecf185adf710588203a5f263f0ff61be0d33da39792cde19ba9aa4331e"
-    assert CAVEAT_TYPEHASH.hex() == "80ad7e1b04ee6d994a125f4714ca0720908bd80ed16063ec8aee4b88e9253e2d"
+    assert (
+        DELEGATION_TYPEHASH.hex()
+        == "88c1d2ecf185adf710588203a5f263f0ff61be0d33da39792cde19ba9aa4331e"
+    )
+    assert (
+        CAVEAT_TYPEHASH.hex() == "80ad7e1b04ee6d994a125f4714ca0720908bd80ed16063ec8aee4b88e9253e2d"
+    )
 
 
 def test_root_authority_and_any_delegate() -> None:
@@ -56,7 +61,9 @@ def test_root_authority_and_any_delegate() -> None:
 
 def test_signature_and_caveat_args_are_not_hashed() -> None:
     delegation = _delegation()
-    with_args = _delegation(caveats=[Caveat(enforcer="0x" + "34" * 20, terms=b"\x01\x02", args=b"x")])
+    with_args = _delegation(
+        caveats=[Caveat(enforcer="0x" + "34" * 20, terms=b"\x01\x02", args=b"x")]
+    )
 
     assert hash_delegation(delegation.with_signature(b"\x01" * 65)) == hash_delegation(delegation)
     assert hash_delegation(with_args) == hash_delegation(delegation)
@@ -91,7 +98,9 @@ def test_wallet_signature_over_typed_data_recovers_to_the_signer() -> None:
 
     signed = Account.sign_message(encode_typed_data(full_message=payload), KEY)
     recovered = recover_delegation_signer(
-        delegation.with_signature(bytes(signed.signature)), chain_id=CHAIN_ID, delegation_manager=MANAGER
+        delegation.with_signature(bytes(signed.signature)),
+        chain_id=CHAIN_ID,
+        delegation_manager=MANAGER,
     )
 
     assert recovered == SIGNER.address
@@ -106,14 +115,19 @@ def test_sign_delegation_returns_a_signed_copy() -> None:
     assert len(signed.signature) == 65
     assert signed.signature[64] in (27, 28)
     assert replace(signed, signature=b"") == delegation
-    assert recover_delegation_signer(signed, chain_id=CHAIN_ID, delegation_manager=MANAGER) == SIGNER.address
+    assert (
+        recover_delegation_signer(signed, chain_id=CHAIN_ID, delegation_manager=MANAGER)
+        == SIGNER.address
+    )
 
 
 def test_signature_is_bound_to_chain_and_manager() -> None:
     signed = sign_delegation(_delegation(), KEY, chain_id=CHAIN_ID, delegation_manager=MANAGER)
 
     other_chain = recover_delegation_signer(signed, chain_id=1, delegation_manager=MANAGER)
-    other_manager = recover_delegation_signer(signed, chain_id=CHAIN_ID, delegation_manager="0x" + "99" * 20)
+    other_manager = recover_delegation_signer(
+        signed, chain_id=CHAIN_ID, delegation_manager="0x" + "99" * 20
+    )
 
     assert other_chain != SIGNER.address
     assert other_manager != SIGNER.address
@@ -139,7 +153,9 @@ def test_recover_refuses_what_openzeppelin_ecdsa_refuses(mutate: object, code: s
     bad = mutate(signed.signature)  # type: ignore[operator]
 
     with pytest.raises(SignatureError) as info:
-        recover_delegation_signer(signed.with_signature(bad), chain_id=CHAIN_ID, delegation_manager=MANAGER)
+        recover_delegation_signer(
+            signed.with_signature(bad), chain_id=CHAIN_ID, delegation_manager=MANAGER
+        )
 
     assert info.value.code == code
 

@@ -47,7 +47,11 @@ def test_delegator_errors_we_know_exist_in_the_7702_account_abi(reference: Refer
 def test_manager_custom_errors(signature: str, code: str) -> None:
     reason = decode_revert(keccak(text=signature)[:4])
 
-    assert (reason.code, reason.kind, reason.name) == (code, "custom_error", signature.split("(")[0])
+    assert (reason.code, reason.kind, reason.name) == (
+        code,
+        "custom_error",
+        signature.split("(")[0],
+    )
 
 
 def test_custom_error_arguments_are_decoded() -> None:

@@ -80,7 +80,7 @@ def test_builders_refuse_out_of_range_values(build: Callable[[], bytes]) -> None
         lambda: terms.allowed_methods([b"\x01\x02\x03"]),
         lambda: terms.allowed_methods(["0x1234"]),
         lambda: terms.allowed_calldata(4, b""),
-        lambda: terms.timestamp(True, 0),  # type: ignore[arg-type]
+        lambda: terms.timestamp(True, 0),
     ],
 )
 def test_builders_refuse_malformed_input(build: Callable[[], bytes]) -> None:
@@ -96,7 +96,9 @@ def test_builders_refuse_bad_addresses() -> None:
 
 
 def test_decoders_refuse_zero_values_the_enforcer_would_reject() -> None:
-    zero_amount = bytes.fromhex("a0" * 20) + bytes(32) + (1).to_bytes(32, "big") + (1).to_bytes(32, "big")
+    zero_amount = (
+        bytes.fromhex("a0" * 20) + bytes(32) + (1).to_bytes(32, "big") + (1).to_bytes(32, "big")
+    )
     after_not_before = (10).to_bytes(16, "big") + (5).to_bytes(16, "big")
 
     with pytest.raises(TermsError):
@@ -162,14 +164,19 @@ def test_allowed_methods_accepts_signatures_and_hex() -> None:
     start=positive_uint256,
     after=st.integers(0, 2**128 - 1),
 )
-def test_build_decode_build_is_identity(token: str, amount: int, duration: int, start: int, after: int) -> None:
+def test_build_decode_build_is_identity(
+    token: str, amount: int, duration: int, start: int, after: int
+) -> None:
     period = terms.erc20_period_transfer(token, amount, duration, start)
     window = terms.timestamp(after, 0)
 
     decoded = terms.decode_erc20_period_transfer(period)
     decoded_window = terms.decode_timestamp(window)
 
-    assert terms.erc20_period_transfer(
-        decoded.token, decoded.period_amount, decoded.period_duration, decoded.start_date
-    ) == period
+    assert (
+        terms.erc20_period_transfer(
+            decoded.token, decoded.period_amount, decoded.period_duration, decoded.start_date
+        )
+        == period
+    )
     assert terms.timestamp(decoded_window.after, decoded_window.before) == window

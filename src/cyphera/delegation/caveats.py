@@ -49,13 +49,14 @@ def default_periodic_caveats(
     No Redeemer caveat: the leaf delegate already is our redeemer and the manager only lets the
     delegate redeem, so it would cost ~23k gas per charge for nothing.
 
-    ValueLte(0) is kept on purpose. The claim that the period enforcer only allows a zero-value
-    call is false for v1.3.0: its ``_validateAndConsumeTransfer`` decodes the execution as
-    ``(address target_,, bytes calldata callData_) = _executionCallData.decodeSingle()`` and never
-    reads the value (MetaMask/delegation-framework tag v1.3.0 and main as of 2026-05; a
+    ValueLte(0) is kept on purpose, despite its ~23k gas. The claim that the period enforcer only
+    allows a zero-value call is false for v1.3.0: its ``_validateAndConsumeTransfer`` decodes the
+    execution as ``(address target_,, bytes calldata callData_) = ...decodeSingle()`` and never
+    reads the value (MetaMask/delegation-framework tag v1.3.0, and main as of 2026-05; a
     ``require(value_ == 0, "...invalid-value-in-erc20-transfer")`` exists only on the unmerged
     ``fix/audit-april-2025-4.13`` branch). A standard ERC-20 ``transfer`` is non-payable and would
-    revert, but a token with a payable ``transfer`` or fallback would let a redeemer drain ETH.
+    revert, but with a token whose ``transfer`` is payable, whoever holds the redeemer key could
+    move the customer's ETH to the token contract along with each charge.
     """
     period_terms = terms.erc20_period_transfer(token, period_amount, period_duration, start_date)
     if check_uint(expiry, field="expiry", error=TermsError) <= start_date:

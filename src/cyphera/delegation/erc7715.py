@@ -9,32 +9,36 @@ returned delegation hash, never by the claims.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from cyphera.delegation import terms
-from cyphera.delegation._values import check_uint, checksum, hex_to_bytes
+from cyphera.delegation._grant_checks import (
+    PERIODIC_PERMISSION_TYPE,
+    Dependency,
+    check_chain,
+    check_expiry,
+    classify_caveats,
+    decode_terms,
+    reject,
+    signatures_recover,
+    unpack_grant,
+)
+from cyphera.delegation._values import check_uint, checksum
 from cyphera.delegation.addresses import FrameworkAddresses
 from cyphera.delegation.caveats import (
     ALLOWED_CALLDATA_ENFORCER,
     ERC20_PERIOD_TRANSFER_ENFORCER,
     NONCE_ENFORCER,
-    PERIODIC_ENFORCERS,
     REDEEMER_ENFORCER,
-    TIMESTAMP_ENFORCER,
     VALUE_LTE_ENFORCER,
 )
 from cyphera.delegation.encoding import decode_permission_context
-from cyphera.delegation.errors import DelegationError, PermissionRejected, TermsError
+from cyphera.delegation.errors import DelegationError, TermsError
 from cyphera.delegation.hashing import hash_delegation
-from cyphera.delegation.signing import recover_delegation_signer
-from cyphera.delegation.structs import ANY_DELEGATE, ROOT_AUTHORITY, Caveat, Delegation
+from cyphera.delegation.structs import Delegation
 
-_T = TypeVar("_T")
-
-PERIODIC_PERMISSION_TYPE = "erc20-token-periodic"
 REQUEST_METHOD = "wallet_requestExecutionPermissions"
 
 
@@ -97,14 +101,6 @@ def build_periodic_permission_request(
 
 
 @dataclass(frozen=True, slots=True)
-class Dependency:
-    """A factory call that must run once before the grant can be redeemed (ERC-4337 style)."""
-
-    factory: str
-    factory_data: bytes
-
-
-@dataclass(frozen=True, slots=True)
 class ValidatedPermission:
     """A permission context that passed `validate_periodic_grant`, with its decoded terms.
 
@@ -132,130 +128,6 @@ class ValidatedPermission:
     redeemers: tuple[str, ...] | None
     signature_recovers_delegator: bool
     dependencies: tuple[Dependency, ...] = ()
-
-
-def _reject(code: str, message: str) -> PermissionRejected:
-    return PermissionRejected(code, message)
-
-
-def _unpack_grant(
-    grant_or_context: Mapping[str, Any] | bytes | str,
-    *,
-    chain_id: int,
-    framework: FrameworkAddresses,
-) -> tuple[bytes, tuple[Dependency, ...]]:
-    """The raw context and dependencies, after checking the grant's envelope claims."""
-    if isinstance(grant_or_context, bytes | bytearray):
-        return bytes(grant_or_context), ()
-    if isinstance(grant_or_context, str):
-        return _hex_field(grant_or_context, "context"), ()
-    grant = grant_or_context
-    if "context" not in grant:
-        raise _reject("malformed_grant", "the grant has no context")
-    if "delegationManager" not in grant:
-        raise _reject("malformed_grant", "the grant has no delegationManager")
-    try:
-        manager = checksum(grant["delegationManager"], field="delegationManager")
-    except DelegationError as exc:
-        raise _reject("malformed_grant", exc.message) from exc
-    if manager != checksum(framework.delegation_manager):
-        raise _reject("wrong_manager", f"the grant names manager {manager}, not this chain's")
-    if "chainId" in grant:
-        claimed = grant["chainId"]
-        try:
-            claimed_id = int(claimed, 16) if isinstance(claimed, str) else int(claimed)
-        except (TypeError, ValueError) as exc:
-            raise _reject("malformed_grant", f"chainId {claimed!r} is not a number") from exc
-        if claimed_id != chain_id:
-            raise _reject("wrong_chain", f"the grant is for chain {claimed_id}, not {chain_id}")
-    permission = grant.get("permission")
-    if isinstance(permission, Mapping) and permission.get("type") not in (
-        None,
-        PERIODIC_PERMISSION_TYPE,
-    ):
-        raise _reject(
-            "wrong_permission_type", f"permission type {permission.get('type')!r} is not periodic"
-        )
-    dependencies: list[Dependency] = []
-    for item in grant.get("dependencies") or ():
-        try:
-            dependencies.append(
-                Dependency(
-                    factory=checksum(item["factory"], field="factory"),
-                    factory_data=hex_to_bytes(item["factoryData"], field="factoryData"),
-                )
-            )
-        except (DelegationError, KeyError, TypeError) as exc:
-            raise _reject("malformed_grant", f"malformed dependency {item!r}") from exc
-    return _hex_field(grant["context"], "context"), tuple(dependencies)
-
-
-def _hex_field(value: object, field: str) -> bytes:
-    try:
-        return hex_to_bytes(value, field=field)
-    except DelegationError as exc:
-        raise _reject("malformed_context", exc.message) from exc
-
-
-def _check_chain(delegations: list[Delegation], redeemer: str) -> None:
-    leaf = delegations[0]
-    if leaf.delegate == checksum(ANY_DELEGATE):
-        raise _reject(
-            "wrong_delegate", "the leaf delegation is open (ANY_DELEGATE); anyone could redeem it"
-        )
-    if leaf.delegate != redeemer:
-        raise _reject(
-            "wrong_delegate", f"the leaf delegate is {leaf.delegate}, not our redeemer {redeemer}"
-        )
-    for index, (child, parent) in enumerate(itertools.pairwise(delegations)):
-        if child.authority != hash_delegation(parent):
-            raise _reject(
-                "broken_chain",
-                f"delegation {index}'s authority is not the hash of delegation {index + 1}",
-            )
-        if child.delegator != parent.delegate:
-            raise _reject(
-                "broken_chain",
-                f"delegation {index}'s delegator is not delegation {index + 1}'s delegate",
-            )
-    if delegations[-1].authority != ROOT_AUTHORITY:
-        raise _reject(
-            "not_root", "the last delegation is not a root delegation (authority != ROOT_AUTHORITY)"
-        )
-    for index, delegation in enumerate(delegations):
-        if not delegation.signature:
-            raise _reject("unsigned", f"delegation {index} carries no signature")
-
-
-def _classify_caveats(
-    delegations: list[Delegation], framework: FrameworkAddresses
-) -> dict[str, tuple[int, Caveat]]:
-    """Enforcer name → (delegation index, caveat); refuses unknown, unsupported and duplicates."""
-    names = {checksum(address): name for name, address in framework.enforcers.items()}
-    found: dict[str, tuple[int, Caveat]] = {}
-    for index, delegation in enumerate(delegations):
-        for caveat in delegation.caveats:
-            name = names.get(caveat.enforcer)
-            if name is None:
-                raise _reject(
-                    "unknown_enforcer",
-                    f"enforcer {caveat.enforcer} is not a known enforcer of this chain",
-                )
-            if name not in PERIODIC_ENFORCERS:
-                raise _reject(
-                    "unsupported_enforcer", f"{name} is not allowed in a periodic permission"
-                )
-            if name in found:
-                raise _reject("duplicate_caveat", f"{name} appears more than once")
-            found[name] = (index, caveat)
-    return found
-
-
-def _decode(decoder: Callable[[bytes], _T], caveat: Caveat, name: str) -> _T:
-    try:
-        return decoder(caveat.terms)
-    except TermsError as exc:
-        raise _reject("invalid_terms", f"{name} terms: {exc.message}") from exc
 
 
 def validate_periodic_grant(
@@ -301,74 +173,76 @@ def validate_periodic_grant(
     payee = checksum(payee, field="payee")
     manager = checksum(framework.delegation_manager, field="delegation_manager")
 
-    context, dependencies = _unpack_grant(grant_or_context, chain_id=chain_id, framework=framework)
+    context, dependencies = unpack_grant(grant_or_context, chain_id=chain_id, framework=framework)
     try:
         delegations = decode_permission_context(context)
     except DelegationError as exc:
-        raise _reject("malformed_context", exc.message) from exc
+        raise reject("malformed_context", exc.message) from exc
     if not delegations:
-        raise _reject("empty_context", "the permission context holds no delegation")
-    _check_chain(delegations, redeemer)
+        raise reject("empty_context", "the permission context holds no delegation")
+    check_chain(delegations, redeemer)
     root = delegations[-1]
     if delegator is not None and root.delegator != checksum(delegator, field="delegator"):
-        raise _reject("wrong_delegator", f"the paying account is {root.delegator}, not {delegator}")
+        raise reject("wrong_delegator", f"the paying account is {root.delegator}, not {delegator}")
 
-    recovers = _signatures_recover(delegations, chain_id=chain_id, manager=manager)
+    recovers = signatures_recover(delegations, chain_id=chain_id, manager=manager)
     if require_signature_match and not recovers:
-        raise _reject("bad_signature", "a signature does not recover to its delegator")
+        raise reject("bad_signature", "a signature does not recover to its delegator")
 
-    caveats = _classify_caveats(delegations, framework)
+    caveats = classify_caveats(delegations, framework)
 
     if ERC20_PERIOD_TRANSFER_ENFORCER not in caveats:
-        raise _reject("period_missing", "no ERC20PeriodTransfer caveat")
+        raise reject("period_missing", "no ERC20PeriodTransfer caveat")
     period_index, period_caveat = caveats[ERC20_PERIOD_TRANSFER_ENFORCER]
-    period = _decode(
+    period = decode_terms(
         terms.decode_erc20_period_transfer, period_caveat, ERC20_PERIOD_TRANSFER_ENFORCER
     )
     if period.token != token:
-        raise _reject("token_mismatch", f"the period caveat moves {period.token}, not {token}")
+        raise reject("token_mismatch", f"the period caveat moves {period.token}, not {token}")
     if period.period_amount != period_amount:
-        raise _reject(
+        raise reject(
             "amount_mismatch", f"period amount is {period.period_amount}, not {period_amount}"
         )
     if period.period_duration != period_duration:
-        raise _reject(
+        raise reject(
             "period_mismatch", f"period is {period.period_duration}s, not {period_duration}s"
         )
     if start_date is not None and period.start_date != start_date:
-        raise _reject("start_mismatch", f"periods start at {period.start_date}, not {start_date}")
+        raise reject("start_mismatch", f"periods start at {period.start_date}, not {start_date}")
 
     if ALLOWED_CALLDATA_ENFORCER not in caveats:
-        raise _reject("payee_not_locked", "no AllowedCalldata caveat locks the transfer recipient")
+        raise reject("payee_not_locked", "no AllowedCalldata caveat locks the transfer recipient")
     try:
         locked = terms.decode_payee(caveats[ALLOWED_CALLDATA_ENFORCER][1].terms)
     except TermsError as exc:
-        raise _reject(
+        raise reject(
             "payee_not_locked", f"AllowedCalldata is not a payee lock: {exc.message}"
         ) from exc
     if locked.address != payee:
-        raise _reject("payee_mismatch", f"transfers are locked to {locked.address}, not {payee}")
+        raise reject("payee_mismatch", f"transfers are locked to {locked.address}, not {payee}")
 
     if VALUE_LTE_ENFORCER in caveats:
-        value = _decode(terms.decode_value_lte, caveats[VALUE_LTE_ENFORCER][1], VALUE_LTE_ENFORCER)
+        value = decode_terms(
+            terms.decode_value_lte, caveats[VALUE_LTE_ENFORCER][1], VALUE_LTE_ENFORCER
+        )
         if value.max_value != 0:
-            raise _reject("value_not_zero", f"ValueLte allows {value.max_value} wei, not 0")
+            raise reject("value_not_zero", f"ValueLte allows {value.max_value} wei, not 0")
 
-    expiry = _check_expiry(
+    expiry = check_expiry(
         caveats, not_after_expiry=not_after_expiry, now=now, start=period.start_date
     )
 
     redeemers: tuple[str, ...] | None = None
     if REDEEMER_ENFORCER in caveats:
-        redeemers = _decode(
+        redeemers = decode_terms(
             terms.decode_redeemer, caveats[REDEEMER_ENFORCER][1], REDEEMER_ENFORCER
         ).addresses
         if redeemer not in redeemers:
-            raise _reject("redeemer_not_allowed", f"the Redeemer caveat does not list {redeemer}")
+            raise reject("redeemer_not_allowed", f"the Redeemer caveat does not list {redeemer}")
 
     nonce: int | None = None
     if NONCE_ENFORCER in caveats:
-        nonce = _decode(terms.decode_nonce, caveats[NONCE_ENFORCER][1], NONCE_ENFORCER).value
+        nonce = decode_terms(terms.decode_nonce, caveats[NONCE_ENFORCER][1], NONCE_ENFORCER).value
 
     return ValidatedPermission(
         permission_context=context,
@@ -393,34 +267,11 @@ def validate_periodic_grant(
     )
 
 
-def _check_expiry(
-    caveats: dict[str, tuple[int, Caveat]], *, not_after_expiry: int, now: int | None, start: int
-) -> int:
-    if TIMESTAMP_ENFORCER not in caveats:
-        raise _reject("expiry_missing", "no Timestamp caveat: the permission would never expire")
-    window = _decode(terms.decode_timestamp, caveats[TIMESTAMP_ENFORCER][1], TIMESTAMP_ENFORCER)
-    if window.before == 0:
-        raise _reject("expiry_missing", "the Timestamp caveat sets no expiry")
-    if window.after != 0:
-        # MetaMask's own decoder refuses this too; the period start already says when charging starts.
-        raise _reject("expiry_invalid", "the Timestamp caveat sets a not-before time")
-    if window.before <= start:
-        raise _reject("expiry_invalid", "the permission expires before its first period starts")
-    if window.before > not_after_expiry:
-        raise _reject("expiry_too_long", f"expiry {window.before} is later than {not_after_expiry}")
-    if now is not None and window.before <= now:
-        raise _reject("expired", f"the permission expired at {window.before}")
-    return window.before
-
-
-def _signatures_recover(delegations: list[Delegation], *, chain_id: int, manager: str) -> bool:
-    for delegation in delegations:
-        try:
-            signer = recover_delegation_signer(
-                delegation, chain_id=chain_id, delegation_manager=manager
-            )
-        except DelegationError:
-            return False
-        if signer != delegation.delegator:
-            return False
-    return True
+__all__ = [
+    "PERIODIC_PERMISSION_TYPE",
+    "REQUEST_METHOD",
+    "Dependency",
+    "ValidatedPermission",
+    "build_periodic_permission_request",
+    "validate_periodic_grant",
+]

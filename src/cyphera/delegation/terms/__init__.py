@@ -1,0 +1,93 @@
+"""Caveat terms: a builder and a strict ``decode_<name>`` per enforcer the platform uses.
+
+All terms are tightly packed (no ABI offsets), matching `@metamask/delegation-core` byte for byte.
+Builders refuse values the enforcer would reject or that make a caveat useless (zero period amount,
+``after >= before``...). Decoders accept exactly what the builders produce, so
+``build(decode(terms)) == terms`` holds for every terms blob a decoder accepts; anything else
+raises `TermsError` with a stable ``code`` (``invalid_terms_length``, ``value_out_of_range``,
+``invalid_address``, ``invalid_terms``).
+"""
+
+from __future__ import annotations
+
+from cyphera.delegation.terms.restrictions import (
+    PAYEE_START_INDEX,
+    AllowedCalldataTerms,
+    AllowedMethodsTerms,
+    AllowedTargetsTerms,
+    LimitedCallsTerms,
+    NonceTerms,
+    PayeeTerms,
+    RedeemerTerms,
+    TimestampTerms,
+    ValueLteTerms,
+    allowed_calldata,
+    allowed_methods,
+    allowed_targets,
+    decode_allowed_calldata,
+    decode_allowed_methods,
+    decode_allowed_targets,
+    decode_limited_calls,
+    decode_nonce,
+    decode_payee,
+    decode_redeemer,
+    decode_timestamp,
+    decode_value_lte,
+    limited_calls,
+    nonce,
+    payee,
+    redeemer,
+    timestamp,
+    value_lte,
+)
+from cyphera.delegation.terms.tokens import (
+    ERC20PeriodTransferTerms,
+    ERC20StreamingTerms,
+    ERC20TransferAmountTerms,
+    decode_erc20_period_transfer,
+    decode_erc20_streaming,
+    decode_erc20_transfer_amount,
+    erc20_period_transfer,
+    erc20_streaming,
+    erc20_transfer_amount,
+)
+
+__all__ = [
+    "PAYEE_START_INDEX",
+    "AllowedCalldataTerms",
+    "AllowedMethodsTerms",
+    "AllowedTargetsTerms",
+    "ERC20PeriodTransferTerms",
+    "ERC20StreamingTerms",
+    "ERC20TransferAmountTerms",
+    "LimitedCallsTerms",
+    "NonceTerms",
+    "PayeeTerms",
+    "RedeemerTerms",
+    "TimestampTerms",
+    "ValueLteTerms",
+    "allowed_calldata",
+    "allowed_methods",
+    "allowed_targets",
+    "decode_allowed_calldata",
+    "decode_allowed_methods",
+    "decode_allowed_targets",
+    "decode_erc20_period_transfer",
+    "decode_erc20_streaming",
+    "decode_erc20_transfer_amount",
+    "decode_limited_calls",
+    "decode_nonce",
+    "decode_payee",
+    "decode_redeemer",
+    "decode_timestamp",
+    "decode_value_lte",
+    "erc20_period_transfer",
+    "erc20_streaming",
+    "erc20_transfer_amount",
+    "limited_calls",
+    "nonce",
+    "payee",
+    "redeemer",
+    "timestamp",
+    "value_lte",
+]
