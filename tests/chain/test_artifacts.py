@@ -33,9 +33,9 @@ CORE = (
 SUPPORTED_CHAIN_IDS = (1, 10, 137, 8453, 42161, 80002, 84532, 421614, 11155111)
 
 
-@pytest.fixture(scope="module")
-def built() -> Path:
-    return ensure_built(ROOT)
+@pytest.fixture
+def built(artifacts_dir_built: Path) -> Path:
+    return artifacts_dir_built
 
 
 def test_framework_export_holds_every_contract_we_deploy(built: Path) -> None:
@@ -56,7 +56,9 @@ def test_framework_export_holds_every_contract_we_deploy(built: Path) -> None:
     }
 
 
-def test_framework_export_has_the_published_deployment_for_each_supported_chain(built: Path) -> None:
+def test_framework_export_has_the_published_deployment_for_each_supported_chain(
+    built: Path,
+) -> None:
     artifacts = load_framework_artifacts(built)
 
     assert artifacts.chain_ids() == tuple(sorted(SUPPORTED_CHAIN_IDS))
@@ -68,11 +70,11 @@ def test_framework_export_has_the_published_deployment_for_each_supported_chain(
 def test_unknown_names_and_chains_say_what_is_known(built: Path) -> None:
     artifacts = load_framework_artifacts(built)
 
-    with pytest.raises(ArtifactsMissing, match="no ABI for Nope .*DelegationManager"):
+    with pytest.raises(ArtifactsMissing, match=r"no ABI for Nope .*DelegationManager"):
         artifacts.abi("Nope")
     with pytest.raises(ArtifactsMissing, match="no creation code for Nope"):
         artifacts.bytecode("Nope")
-    with pytest.raises(ArtifactsMissing, match="chain 56 .*export_artifacts.mjs"):
+    with pytest.raises(ArtifactsMissing, match=r"chain 56 .*export_artifacts\.mjs"):
         artifacts.deployment("1.3.0", 56)
 
 
@@ -107,12 +109,16 @@ def test_ensure_built_leaves_fresh_outputs_alone(built: Path) -> None:
     assert after == before
 
 
-def test_ensure_built_builds_missing_outputs_and_rebuilds_stale_ones(tmp_path: Path) -> None:
+def test_ensure_built_builds_missing_outputs_and_rebuilds_stale_ones(
+    tmp_path: Path, built: Path
+) -> None:
     out = ensure_built(ROOT, out_dir=tmp_path)
 
     assert out == tmp_path
-    assert load_framework_artifacts(tmp_path).enforcers == load_framework_artifacts().enforcers
-    assert load_contracts(tmp_path).bytecode("TestToken") == load_contracts().bytecode("TestToken")
+    assert load_framework_artifacts(tmp_path).enforcers == load_framework_artifacts(built).enforcers
+    assert load_contracts(tmp_path).bytecode("TestToken") == load_contracts(built).bytecode(
+        "TestToken"
+    )
 
     # An output older than its inputs (contracts/*.sol, the lockfile) is rebuilt; a fresh one is not.
     framework_mtime = (tmp_path / FRAMEWORK_ARTIFACTS_FILE).stat().st_mtime_ns

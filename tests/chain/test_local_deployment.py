@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 
@@ -88,9 +90,11 @@ def test_to_network_is_the_local_network() -> None:
         (lambda d: d["tokens"]["USDC"].update(decimals="six"), "ValueError"),
     ],
 )
-def test_a_broken_record_is_refused_with_what_to_do(mutate: object, message: str) -> None:
+def test_a_broken_record_is_refused_with_what_to_do(
+    mutate: Callable[[dict[str, Any]], object], message: str
+) -> None:
     data = RECORD.to_dict()
-    mutate(data)  # type: ignore[operator]
+    mutate(data)
 
     with pytest.raises(DeploymentError, match=f"{message}.*deploy again"):
         LocalDeployment.from_dict(data)

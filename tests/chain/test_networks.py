@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import MappingProxyType
 
 import pytest
 from eth_utils.address import is_checksum_address
 
-from cyphera.chain.artifacts import load_framework_artifacts
-from cyphera.chain.errors import NetworkConfigInvalid, NetworkNotFound
+from cyphera.chain.artifacts import FrameworkArtifacts
+from cyphera.chain.errors import ArtifactsMissing, NetworkConfigInvalid, NetworkNotFound
 from cyphera.chain.local import LocalDeployment
 from cyphera.chain.models import Token
 from cyphera.chain.networks import PUBLIC_NETWORK_KEYS, load_registry, rpc_env_var
@@ -84,17 +85,22 @@ LOCAL = LocalDeployment(
 )
 
 
-def test_public_networks_have_the_expected_keys_and_chain_ids() -> None:
-    registry = load_registry(None, {})
+def test_public_networks_have_the_expected_keys_and_chain_ids(
+    framework_artifacts: FrameworkArtifacts,
+) -> None:
+    registry = load_registry(None, {}, artifacts=framework_artifacts)
 
     assert {n.key: n.chain_id for n in registry.all()} == EXPECTED_CHAIN_IDS
     assert PUBLIC_NETWORK_KEYS == tuple(EXPECTED_CHAIN_IDS)
     assert "local" not in registry
+    assert len(set(registry.all())) == len(registry)  # hashable, e.g. as dict keys
     assert [n.is_testnet for n in registry.all()] == sorted(n.is_testnet for n in registry.all())
 
 
-def test_every_address_is_checksummed_and_every_stablecoin_has_6_decimals() -> None:
-    registry = load_registry(LOCAL, {})
+def test_every_address_is_checksummed_and_every_stablecoin_has_6_decimals(
+    framework_artifacts: FrameworkArtifacts,
+) -> None:
+    registry = load_registry(LOCAL, {}, artifacts=framework_artifacts)
 
     for network in registry.all():
         fw = network.framework
@@ -113,16 +119,20 @@ def test_every_address_is_checksummed_and_every_stablecoin_has_6_decimals() -> N
             assert token.decimals == 6
 
 
-def test_stablecoin_addresses_are_the_verified_ones() -> None:
-    registry = load_registry(None, {})
+def test_stablecoin_addresses_are_the_verified_ones(
+    framework_artifacts: FrameworkArtifacts,
+) -> None:
+    registry = load_registry(None, {}, artifacts=framework_artifacts)
 
     actual = {n.key: {s: t.address for s, t in n.tokens.items()} for n in registry.all()}
     assert actual == EXPECTED_TOKENS
 
 
-def test_production_framework_addresses_equal_delegation_md_on_every_chain() -> None:
-    registry = load_registry(None, {})
-    all_enforcers = load_framework_artifacts().enforcers
+def test_production_framework_addresses_equal_delegation_md_on_every_chain(
+    framework_artifacts: FrameworkArtifacts,
+) -> None:
+    registry = load_registry(None, {}, artifacts=framework_artifacts)
+    all_enforcers = framework_artifacts.enforcers
 
     for network in registry.all():
         fw = network.framework
@@ -137,8 +147,10 @@ def test_production_framework_addresses_equal_delegation_md_on_every_chain() -> 
         assert set(fw.enforcers) == set(all_enforcers)
 
 
-def test_confirmation_depths_and_block_times_are_set_per_network() -> None:
-    registry = load_registry(LOCAL, {})
+def test_confirmation_depths_and_block_times_are_set_per_network(
+    framework_artifacts: FrameworkArtifacts,
+) -> None:
+    registry = load_registry(LOCAL, {}, artifacts=framework_artifacts)
 
     for network in registry.all():
         assert network.confirmations >= 1
@@ -150,23 +162,31 @@ def test_confirmation_depths_and_block_times_are_set_per_network() -> None:
         assert registry.get(key).confirmation_seconds() <= 15
 
 
-def test_rpc_urls_come_from_the_environment_in_failover_order() -> None:
+def test_rpc_urls_come_from_the_environment_in_failover_order(
+    framework_artifacts: FrameworkArtifacts,
+) -> None:
     env = {rpc_env_var("base-sepolia"): " https://a.example/rpc , wss://b.example ,"}
 
-    registry = load_registry(None, env)
+    registry = load_registry(None, env, artifacts=framework_artifacts)
 
     assert rpc_env_var("base-sepolia") == "CYPHERA_RPC_BASE_SEPOLIA"
     assert registry.get("base-sepolia").rpc_urls == ("https://a.example/rpc", "wss://b.example")
     assert registry.get("base").rpc_urls == ()
 
 
-def test_a_malformed_rpc_url_is_refused_naming_the_variable() -> None:
-    with pytest.raises(NetworkConfigInvalid, match="CYPHERA_RPC_POLYGON holds 'polygon-rpc.com'"):
-        load_registry(None, {"CYPHERA_RPC_POLYGON": "polygon-rpc.com"})
+def test_a_malformed_rpc_url_is_refused_naming_the_variable(
+    framework_artifacts: FrameworkArtifacts,
+) -> None:
+    with pytest.raises(NetworkConfigInvalid, match=r"CYPHERA_RPC_POLYGON holds 'polygon-rpc\.com'"):
+        load_registry(
+            None, {"CYPHERA_RPC_POLYGON": "polygon-rpc.com"}, artifacts=framework_artifacts
+        )
 
 
-def test_lookup_by_key_and_chain_id() -> None:
-    registry = load_registry(LOCAL, {"CYPHERA_RPC_LOCAL": "http://127.0.0.1:8545"})
+def test_lookup_by_key_and_chain_id(framework_artifacts: FrameworkArtifacts) -> None:
+    registry = load_registry(
+        LOCAL, {"CYPHERA_RPC_LOCAL": "http://127.0.0.1:8545"}, artifacts=framework_artifacts
+    )
 
     assert registry.by_chain_id(8453) is registry.get("base")
     assert registry.get("base").token("USDC").decimals == 6
@@ -178,8 +198,12 @@ def test_lookup_by_key_and_chain_id() -> None:
         registry.get("base").token("USDT")
 
 
-def test_local_network_comes_from_the_deploy_record() -> None:
-    registry = load_registry(LOCAL, {"CYPHERA_RPC_LOCAL": "http://127.0.0.1:8545"})
+def test_local_network_comes_from_the_deploy_record(
+    framework_artifacts: FrameworkArtifacts,
+) -> None:
+    registry = load_registry(
+        LOCAL, {"CYPHERA_RPC_LOCAL": "http://127.0.0.1:8545"}, artifacts=framework_artifacts
+    )
 
     local = registry.get("local")
     assert registry.all()[-1] is local
@@ -192,10 +216,20 @@ def test_local_network_comes_from_the_deploy_record() -> None:
     assert local.explorer_tx_url("0xabc") is None
 
 
-def test_explorer_links() -> None:
-    base = load_registry(None, {}).get("base")
+def test_explorer_links(framework_artifacts: FrameworkArtifacts) -> None:
+    base = load_registry(None, {}, artifacts=framework_artifacts).get("base")
 
     assert base.explorer_tx_url("0xabc") == "https://basescan.org/tx/0xabc"
     assert base.explorer_address_url("0xdef") == "https://basescan.org/address/0xdef"
     assert base.token_by_address(EXPECTED_TOKENS["base"]["USDC"].lower()) == base.token("USDC")
     assert base.token_by_address("0x0000000000000000000000000000000000000001") is None
+
+
+def test_registry_reads_the_artifacts_named_by_the_environment(
+    artifacts_dir_built: Path, tmp_path: Path
+) -> None:
+    registry = load_registry(None, {"CYPHERA_ARTIFACTS_DIR": str(artifacts_dir_built)})
+
+    assert registry.get("polygon").framework.entry_point == DELEGATION_MD["EntryPoint"]
+    with pytest.raises(ArtifactsMissing, match=r"framework-artifacts\.json not found: build them"):
+        load_registry(None, {"CYPHERA_ARTIFACTS_DIR": str(tmp_path)})

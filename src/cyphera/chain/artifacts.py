@@ -38,7 +38,10 @@ FRAMEWORK_ARTIFACTS_FILE = "framework-artifacts.json"
 CONTRACTS_FILE = "contracts.json"
 FRAMEWORK_VERSION = "1.3.0"
 
-_BUILD_HINT = "run `npm ci` then `make artifacts` (or call cyphera.chain.artifacts.ensure_built)"
+_BUILD_HINT = (
+    "build them: run `npm ci`, then cyphera.chain.artifacts.ensure_built() "
+    "(it runs scripts/chain/export_artifacts.mjs and compile_contracts.mjs)"
+)
 _NODE_TIMEOUT_SECONDS = 180
 
 

@@ -45,6 +45,10 @@ class Network:
     framework: FrameworkAddresses
     tokens: Mapping[str, Token] = field(default_factory=lambda: MappingProxyType({}))
 
+    def __hash__(self) -> int:
+        # The generated hash would fail on the mappings; key and chain id identify a network.
+        return hash((self.key, self.chain_id))
+
     @property
     def is_local(self) -> bool:
         """Whether this is the local development chain (anvil)."""

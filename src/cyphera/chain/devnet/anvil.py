@@ -52,6 +52,18 @@ def find_anvil(project_root: Path | None = None) -> Path:
     return candidates[0]
 
 
+def port_is_free(host: str, port: int) -> bool:
+    """Whether nothing listens on `host`:`port` right now (TIME_WAIT leftovers do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As anvil's own listener does, so a port we just stopped anvil on counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free on `host` a moment ago (the OS picks it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -171,6 +183,13 @@ class AnvilProcess:
         raise last_error
 
     def _spawn(self, port: int) -> None:
+        # anvil would fail to bind and exit, but only after another node on the port had
+        # answered our readiness probe: refuse a taken port up front.
+        if not port_is_free(self.host, port):
+            raise DevnetError(
+                f"port {port} on {self.host} is already in use: stop the node there or pick "
+                "another port"
+            )
         stderr = tempfile.TemporaryFile()  # closed in stop() or on failure
         try:
             process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell

@@ -15,6 +15,7 @@ from eth_utils.address import to_checksum_address
 from eth_utils.conversions import to_bytes
 from hexbytes import HexBytes
 from web3 import Web3
+from web3.exceptions import Web3Exception
 from web3.types import RPCEndpoint, TxParams, TxReceipt
 
 from cyphera.chain.devnet.anvil import dev_accounts
@@ -65,10 +66,16 @@ def send_transactions(
             **fees,
             **partial,
         }
-        if "gas" not in tx:
-            tx["gas"] = w3.eth.estimate_gas(cast(TxParams, {**tx, "from": sender.address}))
-        signed = sender.sign_transaction(tx)
-        hashes.append(w3.eth.send_raw_transaction(signed.raw_transaction))
+        try:
+            if "gas" not in tx:
+                tx["gas"] = w3.eth.estimate_gas(cast(TxParams, {**tx, "from": sender.address}))
+            signed = sender.sign_transaction(tx)
+            hashes.append(w3.eth.send_raw_transaction(signed.raw_transaction))
+        except (Web3Exception, OSError) as exc:
+            raise DevnetError(
+                f"transaction {offset} of {len(transactions)} from {sender.address} was refused: "
+                f"{exc}"
+            ) from exc
     receipts = [
         w3.eth.wait_for_transaction_receipt(h, timeout=_RECEIPT_TIMEOUT_SECONDS, poll_latency=0.02)
         for h in hashes
