@@ -10,9 +10,9 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 import cyphera.models  # noqa: F401 - registers every table on the metadata
-import cyphera.signer.models  # noqa: F401 - registers the signer's tables
 from cyphera.config import Settings
 from cyphera.db.base import Base
+from cyphera.signer import models as signer_models  # noqa: F401 - registers the signer's tables
 
 config = context.config
 target_metadata = Base.metadata

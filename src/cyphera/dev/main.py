@@ -48,7 +48,8 @@ def run(settings: Settings) -> int:
     database_url = cluster.url(stack.DATABASE_NAME, driver="psycopg")
 
     _step("local chain (anvil, prague) with the Delegation Framework v1.3.0 and test USDC/USDT")
-    anvil, deployment = stack.start_chain(paths)
+    devnet = stack.start_chain(paths)
+    anvil, deployment = devnet.anvil, devnet.deployment
     try:
         _step("demo data")
         seeded = asyncio.run(seed_demo(database_url))

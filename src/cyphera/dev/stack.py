@@ -14,10 +14,8 @@ from pathlib import Path
 
 from eth_account.signers.local import LocalAccount
 
-from cyphera.chain.artifacts import ensure_built
-from cyphera.chain.devnet import AnvilProcess, deploy_framework, dev_accounts, verify_deployment
-from cyphera.chain.errors import ChainError
-from cyphera.chain.local import LocalDeployment
+from cyphera.chain.devnet import dev_accounts
+from cyphera.chain.devnet.session import DEPLOYMENT_FILE, Devnet, start_devnet
 from cyphera.config import DEV_ANVIL_PORT, DEV_DATABASE_PORT, project_root
 from cyphera.db.cluster import LocalCluster
 from cyphera.db.migrate import upgrade
@@ -25,7 +23,6 @@ from cyphera.db.migrate import upgrade
 log = logging.getLogger("cyphera.dev")
 
 DATABASE_NAME = "cyphera"
-DEPLOYER_INDEX = 0
 RELAYER_INDEX = 1
 MERCHANT_PAYOUT_INDEX = 2
 
@@ -39,12 +36,12 @@ class DevPaths:
         return self.home / "postgres"
 
     @property
-    def anvil_state(self) -> Path:
-        return self.home / "anvil" / "state.json"
+    def chain(self) -> Path:
+        return self.home / "chain"
 
     @property
     def deployment(self) -> Path:
-        return self.home / "local-deployment.json"
+        return self.chain / DEPLOYMENT_FILE
 
 
 def relayer_account() -> LocalAccount:
@@ -67,19 +64,7 @@ def start_database(paths: DevPaths, port: int = DEV_DATABASE_PORT) -> LocalClust
     return cluster
 
 
-def start_chain(paths: DevPaths, port: int = DEV_ANVIL_PORT) -> tuple[AnvilProcess, LocalDeployment]:
+def start_chain(paths: DevPaths, port: int = DEV_ANVIL_PORT) -> Devnet:
     """anvil with persisted state, and the framework deployed on it (reused when present)."""
-    ensure_built(project_root())
-    paths.anvil_state.parent.mkdir(parents=True, exist_ok=True)
-    anvil = AnvilProcess(port=port, state_path=paths.anvil_state).start()
-    w3 = anvil.web3()
-    if paths.deployment.is_file():
-        deployment = LocalDeployment.load(paths.deployment)
-        try:
-            verify_deployment(w3, deployment)
-            return anvil, deployment
-        except ChainError:
-            log.warning("the local chain lost its contracts; deploying them again")
-    deployment = deploy_framework(w3, dev_accounts()[DEPLOYER_INDEX])
-    deployment.save(paths.deployment)
-    return anvil, deployment
+    paths.chain.mkdir(parents=True, exist_ok=True)
+    return start_devnet(project_root=project_root(), state_dir=paths.chain, port=port)

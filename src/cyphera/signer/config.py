@@ -31,7 +31,11 @@ class SignerSettings(BaseSettings):
     """Everything ``cyphera signer`` needs. See the module docstring for the variables."""
 
     model_config = SettingsConfigDict(
-        env_prefix="CYPHERA_SIGNER_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="CYPHERA_SIGNER_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        # Validation errors would otherwise quote the raw input, relayer key included.
+        hide_input_in_errors=True,
     )
 
     # Shared with the rest of the platform so one variable switches every process to production.
@@ -41,11 +45,14 @@ class SignerSettings(BaseSettings):
             "environment", "CYPHERA_SIGNER_ENVIRONMENT", "CYPHERA_ENVIRONMENT"
         ),
     )
-    listen: str = f"127.0.0.1:{DEV_SIGNER_PORT}"
+    listen_address: str = f"127.0.0.1:{DEV_SIGNER_PORT}"
     # Comma-separated (or a JSON list): several tokens let clients rotate without downtime.
     auth_tokens: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=lambda: [SecretStr(DEV_SIGNER_TOKEN)]
     )
+    # Both set: the port speaks TLS. Unset: plaintext, for loopback or a private network only.
+    tls_cert_path: Path | None = None
+    tls_key_path: Path | None = None
     relayer_private_key: SecretStr | None = None
     relayer_keystore_path: Path | None = None
     relayer_keystore_password: SecretStr | None = None
@@ -79,12 +86,12 @@ class SignerSettings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("listen")
+    @field_validator("listen_address")
     @classmethod
     def _check_listen(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-            raise ValueError("listen must be host:port, e.g. 127.0.0.1:50051")
+            raise ValueError("listen_address must be host:port, e.g. 127.0.0.1:50051")
         return value
 
     @model_validator(mode="after")
@@ -92,6 +99,10 @@ class SignerSettings(BaseSettings):
         if not self.auth_tokens or any(not t.get_secret_value() for t in self.auth_tokens):
             # An empty list would be an open port: the original system's mistake.
             raise ValueError("CYPHERA_SIGNER_AUTH_TOKENS must hold at least one non-empty token")
+        if (self.tls_cert_path is None) != (self.tls_key_path is None):
+            raise ValueError(
+                "set both CYPHERA_SIGNER_TLS_CERT_PATH and CYPHERA_SIGNER_TLS_KEY_PATH, or neither"
+            )
         has_key = self.relayer_private_key is not None
         has_keystore = self.relayer_keystore_path is not None
         if has_key and has_keystore:

@@ -7,6 +7,7 @@ Tree (each also subclasses the `cyphera.exceptions` class that gives its ``kind`
     ├── ChargeInvalid         invalid      a malformed request (gRPC INVALID_ARGUMENT)
     ├── ChargeConflict        conflict     an idempotency key reused with a different request
     ├── ChargeNotFound        not_found    no charge with that idempotency key
+    ├── ChainNotServed        not_found    no RPC configured for that chain id
     ├── ChainUnavailable      unavailable  every RPC endpoint of a chain failed (retryable)
     └── RelayerUnderfunded    unavailable  the relayer cannot pay for gas (retryable)
 
@@ -38,6 +39,10 @@ class ChargeConflict(SignerError, Conflict):
 
 class ChargeNotFound(SignerError, NotFound):
     code = "charge_not_found"
+
+
+class ChainNotServed(SignerError, NotFound):
+    code = "chain_not_served"
 
 
 class ChainUnavailable(SignerError, Unavailable):

@@ -40,7 +40,9 @@ class RelayerKey:
         try:
             account: LocalAccount = Account.from_key(private_key)
         except Exception:
-            raise SignerConfigInvalid("the relayer private key is not a valid secp256k1 key") from None
+            raise SignerConfigInvalid(
+                "the relayer private key is not a valid secp256k1 key"
+            ) from None
         return cls(account)
 
     @classmethod
@@ -64,7 +66,9 @@ class RelayerKey:
     def sign_transaction(self, transaction: dict[str, Any]) -> SignedTransaction:
         """Sign an EIP-1559 transaction dict (eth-account field names)."""
         signed = self._account.sign_transaction(transaction)
-        return SignedTransaction(raw=bytes(signed.raw_transaction), tx_hash="0x" + bytes(signed.hash).hex())
+        return SignedTransaction(
+            raw=bytes(signed.raw_transaction), tx_hash="0x" + bytes(signed.hash).hex()
+        )
 
     def __repr__(self) -> str:
         return f"RelayerKey(address={self.address})"

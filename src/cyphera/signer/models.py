@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cyphera.db.base import Base, TimestampMixin
 from cyphera.db.types import Uint256
-from cyphera.signer.schemas import ChargeStatus
+from cyphera.signer.schemas import ChargeInput, ChargeStatus, FailureCode
 
 
 class TxStatus(enum.StrEnum):
@@ -64,6 +64,8 @@ class SignerTransaction(TimestampMixin, Base):
     """
 
     __tablename__ = "signer_transactions"
+    # Server-side defaults (timestamps) come back with RETURNING: no lazy load after a flush.
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy API
     __table_args__ = (
         Index(
             "uq_signer_transactions_live_nonce",
@@ -117,6 +119,7 @@ class SignerCharge(TimestampMixin, Base):
     """
 
     __tablename__ = "signer_charges"
+    __mapper_args__ = {"eager_defaults": True}  # noqa: RUF012 - SQLAlchemy API
     __table_args__ = (
         Index(
             "ix_signer_charges_pending",
@@ -145,3 +148,30 @@ class SignerCharge(TimestampMixin, Base):
     )
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     finalized_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    def as_input(self) -> ChargeInput:
+        """The request this charge was made from (to re-check policy before each attempt)."""
+        return ChargeInput(
+            idempotency_key=self.idempotency_key,
+            chain_id=self.chain_id,
+            permission_context=self.permission_context,
+            token=self.token,
+            payee=self.payee,
+            amount=self.amount,
+        )
+
+    def fail(self, code: FailureCode, message: str, *, at: datetime) -> None:
+        """Mark the charge failed for good: only for outcomes proven to have moved no funds.
+
+        A charge failed by a mined, reverted transaction keeps its link to it (callers see the
+        transaction hash); one refused before signing has none.
+        """
+        self.status = ChargeStatus.FAILED
+        self.failure_code = code.value
+        self.failure_message = message[:500]
+        self.finalized_at = at
+
+    def note_retryable(self, code: FailureCode, message: str) -> None:
+        """Record why a pending charge is still waiting (it stays pending)."""
+        self.failure_code = code.value
+        self.failure_message = message[:500]

@@ -163,9 +163,12 @@ class Charge(_message.Message):
     tx_hash: _builtins.str
     block_number: _builtins.int
     gas_used: _builtins.int
+    """of the whole transaction carrying it (a batch carries several charges)"""
     failure_code: _builtins.str
-    """Stable codes: insufficient_balance, permission_revoked, permission_expired, period_cap_reached,
-    invalid_permission, chain_unavailable, relayer_underfunded, policy_violation.
+    """Stable codes. On a FAILED charge: insufficient_balance, permission_revoked, permission_expired,
+    period_cap_reached, invalid_permission, policy_violation, transaction_reverted (reverted for
+    another reason). On a PENDING charge, the retryable reason it is still waiting:
+    chain_unavailable, relayer_underfunded. Empty otherwise.
     """
     failure_message: _builtins.str
     def __init__(

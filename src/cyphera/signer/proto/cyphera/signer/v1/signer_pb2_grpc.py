@@ -60,9 +60,13 @@ class SignerServicer:
     """Missing associated documentation comment in .proto file."""
 
     def RedeemCharges(self, request, context):
-        """Submit one or more charges. Each is validated against policy, persisted, signed and broadcast
-        (batched with others where possible). With `wait_seconds` > 0 the call returns once every charge
-        is terminal or the wait runs out; it never blocks past its gRPC deadline.
+        """Submit one or more charges (at most 100). Each is validated against policy, persisted, signed
+        and broadcast (batched with others where possible). With `wait_seconds` > 0 the call returns
+        once every charge is terminal, or still pending for a retryable reason (failure_code set) after
+        at least one attempt, or the wait runs out; it never blocks past its gRPC deadline.
+        Errors: INVALID_ARGUMENT for a malformed request (nothing is stored), ALREADY_EXISTS when an
+        idempotency key is reused for a different charge. A charge refused by policy is not an error:
+        it comes back FAILED with failure_code policy_violation or invalid_permission.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -83,7 +87,7 @@ class SignerServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetRelayerStatus(self, request, context):
-        """Relayer address, balance, nonce and pending transactions for a chain.
+        """Relayer address, balance, nonce and pending transactions for a chain (NOT_FOUND if not served).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
