@@ -1,0 +1,1 @@
+"""Who is calling: API keys, the `AuthContext` they resolve to, and tenancy scoping (`scope`)."""

@@ -19,7 +19,9 @@ MAX_KEY_LENGTH = 40
 MAX_VALUE_LENGTH = 500
 
 MetadataKey = Annotated[
-    StorableStr, StringConstraints(min_length=1, max_length=MAX_KEY_LENGTH), AfterValidator(check_not_blank)
+    StorableStr,
+    StringConstraints(min_length=1, max_length=MAX_KEY_LENGTH),
+    AfterValidator(check_not_blank),
 ]
 MetadataValue = Annotated[StorableStr, StringConstraints(max_length=MAX_VALUE_LENGTH)]
 Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=MAX_KEYS)]

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import QueryableAttribute
 
 from cyphera.exceptions import InvalidRequest, NotFound
 from cyphera.kit.text import StorableStr
@@ -94,40 +94,38 @@ class Page(Generic[T]):
     has_more: bool
 
 
-class Paginated(Protocol):
-    """A model that can be paged: it has a ``created_at`` and a unique string ``id``."""
-
-    created_at: Mapped[datetime]
-    id: Mapped[str]
-
-
 async def paginate(
     session: AsyncSession,
-    statement: Select[tuple[T]],
+    statement: Select[T],
     *,
-    model: type[Paginated],
+    order: tuple[QueryableAttribute[datetime], QueryableAttribute[str]],
     page: PageRequest,
-    cursor_query: Select[tuple[datetime, str]],
+    cursor_query: Select[datetime, str],
 ) -> Page[T]:
     """Run `statement` (already scoped and filtered) for one page of `page`.
 
-    `cursor_query` selects ``(created_at, id)`` of `model` within the caller's scope, unfiltered;
-    a cursor it cannot find is a `NotFound` naming the cursor parameter.
+    `order` is the model's ``(created_at, id)`` columns. `cursor_query` selects those two within
+    the caller's scope, unfiltered; a cursor it cannot find is a `NotFound` naming its parameter.
     """
-    key = tuple_(model.created_at, model.id)
+    created_at, id_column = order
+    key = tuple_(created_at, id_column)
     if page.starting_after is not None:
-        cursor = await _cursor(session, cursor_query, model, page.starting_after, "starting_after")
+        cursor = await _cursor(
+            session, cursor_query, id_column, page.starting_after, "starting_after"
+        )
         statement = statement.where(key < tuple_(*cursor)).order_by(
-            model.created_at.desc(), model.id.desc()
+            created_at.desc(), id_column.desc()
         )
     elif page.ending_before is not None:
-        cursor = await _cursor(session, cursor_query, model, page.ending_before, "ending_before")
+        cursor = await _cursor(
+            session, cursor_query, id_column, page.ending_before, "ending_before"
+        )
         # Walk towards newer objects from the cursor, then flip the page back to newest first.
         statement = statement.where(key > tuple_(*cursor)).order_by(
-            model.created_at.asc(), model.id.asc()
+            created_at.asc(), id_column.asc()
         )
     else:
-        statement = statement.order_by(model.created_at.desc(), model.id.desc())
+        statement = statement.order_by(created_at.desc(), id_column.desc())
     rows = list((await session.scalars(statement.limit(page.limit + 1))).all())
     has_more = len(rows) > page.limit
     items = rows[: page.limit]
@@ -138,14 +136,14 @@ async def paginate(
 
 async def _cursor(
     session: AsyncSession,
-    cursor_query: Select[tuple[datetime, str]],
-    model: type[Paginated],
+    cursor_query: Select[datetime, str],
+    id_column: QueryableAttribute[str],
     object_id: str,
     param: str,
 ) -> tuple[Any, ...]:
     if not _looks_like_id(object_id):
         raise NotFound(f"No such object: {object_id!r}", param=param)
-    row = (await session.execute(cursor_query.where(model.id == object_id))).first()
+    row = (await session.execute(cursor_query.where(id_column == object_id))).first()
     if row is None:
         raise NotFound(f"No such object: {object_id!r}", param=param)
     return tuple(row)

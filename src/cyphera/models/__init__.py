@@ -4,6 +4,7 @@ from cyphera.models.api_key import ApiKey
 from cyphera.models.checkout_session import CheckoutSession
 from cyphera.models.customer import Customer
 from cyphera.models.event import Event
+from cyphera.models.idempotency_key import IdempotencyKey
 from cyphera.models.invoice import Invoice
 from cyphera.models.payment import Payment
 from cyphera.models.payout_address import PayoutAddress
@@ -18,6 +19,7 @@ __all__ = [
     "CheckoutSession",
     "Customer",
     "Event",
+    "IdempotencyKey",
     "Invoice",
     "Payment",
     "PayoutAddress",

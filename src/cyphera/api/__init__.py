@@ -1,0 +1,1 @@
+"""The REST API edge: app factory, router wiring, error mapping, middleware, idempotency."""

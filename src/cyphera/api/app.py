@@ -1,0 +1,83 @@
+"""The API application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from cyphera.api.errors import install_error_handlers
+from cyphera.api.health import router as health_router
+from cyphera.api.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from cyphera.api.openapi import install_openapi
+from cyphera.api.routes import include_routers
+from cyphera.api.transaction import TransactionMiddleware
+from cyphera.config import Settings
+from cyphera.db.engine import create_engine, create_sessionmaker
+from cyphera.kit.clock import Clock, system_clock
+
+API_VERSION = "2026-11-28"
+DESCRIPTION = """\
+Recurring stablecoin payments, non-custodial, on EVM chains.
+
+**Authentication**: send an API key as `Authorization: Bearer sk_test_…`. Test keys (`sk_test_`)
+and live keys (`sk_live_`) see disjoint data; restricted keys (`rk_…`) can only read.
+
+**Errors** always look like `{"error": {"type", "code", "message", "param"}}`; `code` is stable.
+
+**Idempotency**: send `Idempotency-Key: <uuid>` on a POST to make retrying it safe for 24 hours.
+
+**Lists** are newest first, paged with `limit`, `starting_after` and `ending_before`.
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+    clock: Clock | None = None,
+    signer: object | None = None,
+) -> FastAPI:
+    """The REST API.
+
+    Without `sessionmaker`, the app creates its engine from ``settings.database`` at start-up and
+    disposes of it at shutdown; with one, the caller owns it. `clock` defaults to the system
+    clock. `signer` (the signer client, for the routers that charge) is kept on ``app.state``.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine: AsyncEngine | None = None
+        if sessionmaker is None:
+            engine = create_engine(settings.database)
+            app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            if engine is not None:
+                await engine.dispose()
+
+    app = FastAPI(
+        title="Cyphera API",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = sessionmaker
+    app.state.clock = clock or system_clock
+    app.state.signer = signer
+    install_error_handlers(app)
+    # Added innermost first: requests pass RequestContext, BodyGuard, Transaction, then routes.
+    app.add_middleware(TransactionMiddleware, state=app.state)
+    app.add_middleware(BodyGuardMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health_router)
+    include_routers(app)
+    install_openapi(app)
+    return app

@@ -1,0 +1,183 @@
+"""``Idempotency-Key`` on POST requests, as Stripe does it.
+
+A client that retries a POST with the same ``Idempotency-Key`` gets the first response again
+(status and body, with ``Idempotent-Replayed: true``) instead of a second object. Keys are scoped
+per API key and remembered for `REPLAY_WINDOW`.
+
+- The same key with a different request (method, path or JSON body) is ``400
+  idempotency_key_reused``: the client has a bug, and replaying would hide it.
+- A second request with a key whose first request is still running is ``409
+  idempotency_key_in_use``, at once, rather than waiting or running twice.
+
+How it stays exactly-once: the whole request runs in one database transaction
+(`cyphera.api.transaction`). Its first statement takes a transaction-scoped advisory lock on
+(API key, key) with ``pg_try_advisory_xact_lock`` (not waiting: that is the 409), then looks for a
+stored response; the response is stored in the same transaction as the request's changes and both
+commit together, which also releases the lock. So a stored response always describes committed
+work, and work that rolled back (any error) leaves no record: the retry simply runs again.
+Only successful responses are stored, since errors change nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, cast, delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cyphera.exceptions import Conflict, InvalidRequest
+from cyphera.models.idempotency_key import IdempotencyKey
+
+REPLAY_WINDOW = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+# First half of the two-int advisory lock key: keeps these locks apart from any other user of
+# advisory locks in the database (procrastinate, future code).
+_LOCK_NAMESPACE = 0x1DE7
+
+
+class IdempotencyKeyInvalid(InvalidRequest):
+    code = "idempotency_key_invalid"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentRequest:
+    api_key_id: str
+    key: str
+    method: str
+    path: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status: int
+    body: bytes
+    request_id: str
+
+
+def idempotent_request(
+    *, api_key_id: str, key: str, method: str, path: str, body: bytes
+) -> IdempotentRequest:
+    """Describe a keyed request; `IdempotencyKeyInvalid` if the key is not 1 to 255 visible ASCII characters."""
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in key):
+        raise IdempotencyKeyInvalid(
+            f"An Idempotency-Key is 1 to {MAX_KEY_LENGTH} visible ASCII characters "
+            "(a UUID is a good choice)."
+        )
+    return IdempotentRequest(
+        api_key_id=api_key_id,
+        key=key,
+        method=method,
+        path=path,
+        fingerprint=fingerprint(method, path, body),
+    )
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """SHA-256 over the method, the path and the body, the body as canonical JSON when it is JSON.
+
+    Canonical so that a client library that reorders keys or whitespace on retry is still sending
+    "the same request".
+    """
+    try:
+        canonical = json.dumps(
+            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8", "surrogatepass")
+    except (ValueError, RecursionError):
+        canonical = body
+    digest = hashlib.sha256()
+    for part in (method.encode(), path.encode("utf-8", "surrogatepass"), canonical):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+async def begin(
+    session: AsyncSession, request: IdempotentRequest, *, now: datetime
+) -> StoredResponse | None:
+    """Lock `request`'s key for this transaction; the response to replay, or None to proceed.
+
+    Raises `IdempotencyKeyInUse` when another transaction holds the key, `IdempotencyKeyReused`
+    when the key was first used for a different request.
+    """
+    locked = await session.scalar(
+        select(
+            func.pg_try_advisory_xact_lock(
+                cast(_LOCK_NAMESPACE, Integer), cast(_lock_key(request), Integer)
+            )
+        )
+    )
+    if not locked:
+        raise IdempotencyKeyInUse(
+            "A request with this Idempotency-Key is still in progress; retry once it is done."
+        )
+    stored = await session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.api_key_id == request.api_key_id,
+            IdempotencyKey.key == request.key,
+            IdempotencyKey.created_at > now - REPLAY_WINDOW,
+        )
+    )
+    if stored is None:
+        return None
+    if stored.request_fingerprint != request.fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with different parameters "
+            f"({stored.request_method} {stored.request_path}); use a new key for a new request."
+        )
+    return StoredResponse(
+        status=stored.response_status, body=stored.response_body, request_id=stored.request_id
+    )
+
+
+async def record(
+    session: AsyncSession,
+    request: IdempotentRequest,
+    *,
+    status: int,
+    body: bytes,
+    request_id: str,
+    now: datetime,
+) -> None:
+    """Store the response to `request`, replacing an expired record of the same key."""
+    values = {
+        "request_method": request.method,
+        "request_path": request.path,
+        "request_fingerprint": request.fingerprint,
+        "request_id": request_id,
+        "response_status": status,
+        "response_body": body,
+        "created_at": now,
+    }
+    await session.execute(
+        insert(IdempotencyKey)
+        .values(api_key_id=request.api_key_id, key=request.key, **values)
+        .on_conflict_do_update(
+            index_elements=[IdempotencyKey.api_key_id, IdempotencyKey.key], set_=values
+        )
+    )
+
+
+async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
+    """Delete records past the replay window (for a periodic job); returns how many."""
+    result = await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - REPLAY_WINDOW)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _lock_key(request: IdempotentRequest) -> int:
+    digest = hashlib.sha256(f"{request.api_key_id}\x00{request.key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big", signed=True)

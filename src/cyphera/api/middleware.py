@@ -1,0 +1,185 @@
+"""The outer layers of every HTTP request.
+
+`RequestContextMiddleware` (outermost): the request id, and the last word on failures.
+
+- ``X-Request-Id``: taken from the request when it is a sane token (a load balancer's id), else
+  generated (``req_…``); put on every response, bound to every log line of the request.
+- An exception nothing else handled is our bug: it is logged with the request id and answered
+  with ``500 internal_error`` in the API's error shape, details never sent to the caller. The
+  database being unreachable is ``503`` instead: safe to retry.
+
+`BodyGuardMiddleware`: what a request body may be before anything parses it.
+
+- At most `MAX_BODY_BYTES` (``413 body_too_large``), by ``Content-Length`` or as it streams in.
+- JSON nested at most ~200 levels deep (``400 json_too_deep``). This one is a crash guard, not
+  a nicety: ``py_ecc`` (imported through eth-account) raises the interpreter's recursion limit to
+  100,000 at import, so ``json.loads`` of a 200 kB ``[[[[…`` overflows the C stack and kills the
+  whole process (SIGSEGV) before any ``RecursionError`` can be raised. The body is checked with
+  pydantic-core's parser, which has its own fixed depth limit and never recurses on the C stack
+  unboundedly.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pydantic_core
+import structlog
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cyphera.api.errors import INTERNAL_MESSAGE, error_response
+from cyphera.kit.ids import new_id
+
+REQUEST_ID_HEADER = "X-Request-Id"
+REQUEST_ID_STATE_KEY = "request_id"
+MAX_BODY_BYTES = 1024 * 1024
+_RECURSION_LIMIT_ERROR = "recursion limit exceeded"
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+
+log = structlog.get_logger(__name__)
+
+
+def request_id_of(scope: Scope) -> str:
+    """The id `RequestContextMiddleware` gave this request."""
+    return str(scope.get("state", {}).get(REQUEST_ID_STATE_KEY, ""))
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        incoming = headers.get(REQUEST_ID_HEADER)
+        request_id = (
+            incoming if incoming and _SANE_REQUEST_ID.fullmatch(incoming) else new_id("req")
+        )
+        scope.setdefault("state", {})[REQUEST_ID_STATE_KEY] = request_id
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            except (OperationalError, PoolTimeoutError) as exc:
+                if started:
+                    raise
+                log.warning("api.database_unavailable", error=type(exc).__name__)
+                response = error_response(
+                    503,
+                    error_type="api_error",
+                    code="service_unavailable",
+                    message="The database is not answering right now; retry the request shortly.",
+                    headers={"Retry-After": "1"},
+                )
+                await response(scope, receive, send_with_id)
+            except Exception:
+                log.exception(
+                    "api.unhandled_error", method=scope.get("method"), path=scope.get("path")
+                )
+                if started:
+                    raise
+                response = error_response(
+                    500, error_type="api_error", code="internal_error", message=INTERNAL_MESSAGE
+                )
+                await response(scope, receive, send_with_id)
+
+
+class BodyGuardMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            await body_too_large()(scope, receive, send)
+            return
+        if "json" not in headers.get("content-type", "").lower():
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await read_body(receive)
+        except BodyTooLarge:
+            await body_too_large()(scope, receive, send)
+            return
+        if _nested_too_deep(body):
+            response = error_response(
+                400,
+                error_type="invalid_request_error",
+                code="json_too_deep",
+                message="The JSON body is nested too deeply.",
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, replay_body(body, receive), send)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body; `BodyTooLarge` past `MAX_BODY_BYTES`."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app the body already read, then defers to the real one."""
+    delivered = False
+
+    async def replaying() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replaying
+
+
+def body_too_large() -> Response:
+    return error_response(
+        413,
+        error_type="invalid_request_error",
+        code="body_too_large",
+        message=f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+    )
+
+
+def _nested_too_deep(body: bytes) -> bool:
+    try:
+        pydantic_core.from_json(body, cache_strings=False)
+    except ValueError as exc:
+        # Any other defect (not JSON at all) is left to the endpoint, which says what is wrong.
+        return _RECURSION_LIMIT_ERROR in str(exc)
+    return False

@@ -1,0 +1,64 @@
+"""SQL for API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cyphera.auth.scope import Scope, scoped
+from cyphera.kit.pagination import Page, PageRequest, paginate
+from cyphera.models.api_key import ApiKey
+
+
+class ApiKeyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get_by_secret_hash(self, secret_hash: str) -> ApiKey | None:
+        """The key with this hash, in any workspace.
+
+        The one deliberately unscoped lookup: it is how a request's scope is found.
+        """
+        return await self.session.scalar(select(ApiKey).where(ApiKey.secret_hash == secret_hash))
+
+    async def get(self, scope: Scope, api_key_id: str) -> ApiKey | None:
+        return await self.session.scalar(
+            scoped(select(ApiKey), scope).where(ApiKey.id == api_key_id)
+        )
+
+    async def list(self, scope: Scope, *, page: PageRequest) -> Page[ApiKey]:
+        return await paginate(
+            self.session,
+            scoped(select(ApiKey), scope),
+            order=(ApiKey.created_at, ApiKey.id),
+            page=page,
+            cursor_query=scoped(select(ApiKey.created_at, ApiKey.id), scope),
+        )
+
+    def add(self, api_key: ApiKey) -> None:
+        self.session.add(api_key)
+
+    async def touch(self, api_key_id: str, *, at: datetime, resolution: timedelta) -> None:
+        """Record a use at `at`, unless one was recorded less than `resolution` ago.
+
+        ``SKIP LOCKED``: when another request is recording a use of the same key right now, this
+        one skips instead of queueing behind that request's transaction, so a busy key never
+        serialises its own requests on its row.
+        """
+        due = (
+            select(ApiKey.id)
+            .where(
+                ApiKey.id == api_key_id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= at - resolution),
+            )
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == due)
+            .values(last_used_at=at)
+            .execution_options(synchronize_session=False)
+        )

@@ -1,0 +1,78 @@
+"""Tenancy, enforced in one place.
+
+Every tenant-owned row carries ``workspace_id`` and ``mode`` (`TenantMixin`). A caller is only ever
+allowed to see the rows of its own workspace *and* mode: a test key never sees live objects, and no
+key ever sees another workspace's. This module is the only place that rule is written:
+
+- `Scope` is the pair (workspace, mode) a request acts in. The API builds it from the API key
+  (`AuthContext.scope`), never from a header or a body: the original system let a key address any
+  workspace through ``X-Workspace-ID``.
+- Repositories build every query as ``scoped(select(Model), scope)``. `scoped` constrains *every*
+  tenant table in the statement's FROM clause (joins included), so a join cannot leak rows either,
+  and it refuses a statement that has no tenant table (a sign it was used on the wrong query).
+- New rows take their tenant columns from `Scope.tenant_columns`, never from caller input.
+
+Consequence: an object of another workspace or mode is simply not found. Lookups answer
+``404 resource_missing``, exactly as for an id that never existed, and never ``403``, which would
+confirm that the object exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.selectable import Join
+
+from cyphera.models.mixins import Mode
+
+_SelectT = TypeVar("_SelectT", bound=Select[*tuple[Any, ...]])
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The tenant a request acts for: one workspace, in one mode."""
+
+    workspace_id: str
+    mode: Mode
+
+    @property
+    def livemode(self) -> bool:
+        return self.mode is Mode.LIVE
+
+    def tenant_columns(self) -> dict[str, Any]:
+        """The tenant columns of a new row, to splat into a model's constructor."""
+        return {"workspace_id": self.workspace_id, "mode": self.mode}
+
+
+def scoped(statement: _SelectT, scope: Scope) -> _SelectT:
+    """`statement` restricted to `scope` on every tenant table it reads from.
+
+    Raises `ValueError` if the statement reads no tenant table: scoping it would silently do nothing.
+    """
+    tables = [t for t in _tables(statement.get_final_froms()) if _is_tenant_table(t)]
+    if not tables:
+        raise ValueError("scoped() needs a statement that reads a tenant-owned table")
+    for table in tables:
+        statement = statement.where(
+            table.c.workspace_id == scope.workspace_id, table.c.mode == scope.mode
+        )
+    return statement
+
+
+def _tables(froms: Sequence[FromClause]) -> list[FromClause]:
+    found: list[FromClause] = []
+    for from_ in froms:
+        if isinstance(from_, Join):
+            found.extend(_tables([from_.left, from_.right]))
+        else:
+            found.append(from_)
+    return found
+
+
+def _is_tenant_table(from_: FromClause) -> bool:
+    # Tables, aliases and subqueries alike: whatever exposes the tenant columns gets scoped.
+    return "workspace_id" in from_.c and "mode" in from_.c

@@ -1,0 +1,1 @@
+"""Workspaces (the merchant's tenant) and their payout addresses."""

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import Integer, cast, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cyphera.api import idempotency
+from cyphera.auth.service import find_api_key_id
+from cyphera.kit.clock import FrozenClock
+from cyphera.models.idempotency_key import IdempotencyKey
+from cyphera.models.product import Product
+from tests.fixtures.api import MakeWorkspace, WorkspaceKeys
+
+
+async def _product_names(sessionmaker: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with sessionmaker() as session:
+        return sorted((await session.scalars(select(Product.name))).all())
+
+
+async def test_a_retried_post_replays_the_first_response(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = {"Idempotency-Key": "order-42"}
+
+    first = await api.post("/v1/products", json={"name": "Pro", "active": True}, headers=headers)
+    # The same request, its JSON keys in another order: still the same request.
+    retry = await api.post("/v1/products", json={"active": True, "name": "Pro"}, headers=headers)
+
+    assert first.status_code == retry.status_code == 200
+    assert retry.content == first.content
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.headers["original-request"] == first.headers["x-request-id"]
+    assert "idempotent-replayed" not in first.headers
+    assert await _product_names(sessionmaker) == ["Pro"]
+
+
+async def test_the_same_key_with_other_parameters_is_400(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = {"Idempotency-Key": "order-43"}
+    await api.post("/v1/products", json={"name": "Pro"}, headers=headers)
+
+    reused = await api.post("/v1/products", json={"name": "Other"}, headers=headers)
+
+    assert reused.status_code == 400
+    assert reused.json()["error"]["type"] == "idempotency_error"
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert await _product_names(sessionmaker) == ["Pro"]
+
+
+async def test_keys_are_scoped_per_api_key(
+    client: httpx.AsyncClient,
+    make_workspace: MakeWorkspace,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    first, second = await make_workspace("One"), await make_workspace("Two")
+
+    for keys in (first, second):
+        response = await client.post(
+            "/v1/products",
+            json={"name": "Pro"},
+            headers={**keys.headers, "Idempotency-Key": "shared-key"},
+        )
+        assert response.status_code == 200
+        assert "idempotent-replayed" not in response.headers
+
+    assert await _product_names(sessionmaker) == ["Pro", "Pro"]
+
+
+async def test_a_key_in_use_by_a_running_request_is_409(
+    api: httpx.AsyncClient,
+    workspace: WorkspaceKeys,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    # Hold the key's lock as a still-running first request would.
+    async with sessionmaker() as session:
+        api_key_id = await find_api_key_id(session, secret=workspace.secret_key)
+        assert api_key_id is not None
+        keyed = idempotency.idempotent_request(
+            api_key_id=api_key_id, key="busy", method="POST", path="/v1/products", body=b""
+        )
+        locked = await session.scalar(
+            select(
+                func.pg_try_advisory_xact_lock(
+                    cast(idempotency._LOCK_NAMESPACE, Integer),
+                    cast(idempotency._lock_key(keyed), Integer),
+                )
+            )
+        )
+        assert locked is True
+
+        in_use = await api.post(
+            "/v1/products", json={"name": "Pro"}, headers={"Idempotency-Key": "busy"}
+        )
+        await session.rollback()
+
+    after = await api.post(
+        "/v1/products", json={"name": "Pro"}, headers={"Idempotency-Key": "busy"}
+    )
+
+    assert in_use.status_code == 409
+    assert in_use.json()["error"]["code"] == "idempotency_key_in_use"
+    assert after.status_code == 200
+    assert await _product_names(sessionmaker) == ["Pro"]
+
+
+async def test_a_key_is_remembered_for_24_hours(
+    api: httpx.AsyncClient,
+    api_clock: FrozenClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    headers = {"Idempotency-Key": "daily"}
+    first = await api.post("/v1/products", json={"name": "Pro"}, headers=headers)
+
+    api_clock.advance(timedelta(hours=23, minutes=59))
+    within = await api.post("/v1/products", json={"name": "Pro"}, headers=headers)
+    api_clock.advance(timedelta(minutes=2))
+    after = await api.post("/v1/products", json={"name": "Pro"}, headers=headers)
+
+    assert within.json()["id"] == first.json()["id"]
+    assert after.json()["id"] != first.json()["id"]
+    assert "idempotent-replayed" not in after.headers
+    assert await _product_names(sessionmaker) == ["Pro", "Pro"]
+    async with sessionmaker() as session:
+        assert len((await session.scalars(select(IdempotencyKey))).all()) == 1
+
+
+async def test_errors_are_not_stored_so_a_retry_runs_again(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = {"Idempotency-Key": "will-fail"}
+    body = {"product": "prod_doesnotexist", "unit_amount": 100, "currency": "usd"}
+
+    first = await api.post("/v1/prices", json=body, headers=headers)
+    second = await api.post("/v1/prices", json=body, headers=headers)
+
+    assert first.status_code == second.status_code == 404
+    assert "idempotent-replayed" not in second.headers
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(IdempotencyKey))).all() == []
+
+
+async def test_an_unusable_idempotency_key_is_400(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/v1/products", json={"name": "Pro"}, headers={"Idempotency-Key": "k" * 256}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "idempotency_key_invalid"
+
+
+async def test_concurrent_requests_with_one_key_create_one_object(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = {"Idempotency-Key": "race"}
+
+    responses = await asyncio.gather(
+        *(api.post("/v1/products", json={"name": "Pro"}, headers=headers) for _ in range(8))
+    )
+
+    created = {r.json()["id"] for r in responses if r.status_code == 200}
+    refused = [r for r in responses if r.status_code != 200]
+    assert len(created) == 1
+    assert all(r.status_code == 409 for r in refused)
+    assert all(r.json()["error"]["code"] == "idempotency_key_in_use" for r in refused)
+    assert await _product_names(sessionmaker) == ["Pro"]
