@@ -1,9 +1,9 @@
 """``cyphera``: one command for every process and the operator's tasks.
 
-    cyphera dev                    the whole platform on embedded defaults (make dev)
-    cyphera api | worker | signer  one process each, configured from CYPHERA_* settings
-    cyphera workspace create       a workspace and its first test secret key
-    cyphera db upgrade             apply migrations
+cyphera dev                    the whole platform on embedded defaults (make dev)
+cyphera api | worker | signer  one process each, configured from CYPHERA_* settings
+cyphera workspace create       a workspace and its first test secret key
+cyphera db upgrade             apply migrations
 """
 
 from __future__ import annotations

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cyphera import models
+from cyphera.db.engine import transaction
+from cyphera.kit.ids import new_id
+from cyphera.models.checkout_session import CheckoutSessionStatus
+from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.mixins import Mode
+from cyphera.models.payment import PaymentStatus
+from cyphera.models.permission import PermissionSource, PermissionStatus
+from cyphera.models.subscription import SubscriptionStatus
 from tests.fixtures.api import MakeApiKey, MakeWorkspace, WorkspaceKeys
 
 OWNER_ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
@@ -72,6 +82,35 @@ CALLS: dict[tuple[str, str], Call] = {
         path_params=lambda owned: {"network": NETWORK},
         body=lambda owned: {"address": INTRUDER_ADDRESS},
     ),
+    ("POST", "/v1/checkout/sessions"): Call(
+        expect=404,
+        body=lambda owned: {
+            "price": owned["price"],
+            "customer_address": INTRUDER_ADDRESS,
+            "network": "base-sepolia",
+            "token": "USDC",
+        },
+    ),
+    ("GET", "/v1/checkout/sessions/{checkout_id}"): Call(
+        expect=404, path_params=lambda owned: {"checkout_id": owned["checkout"]}
+    ),
+    ("POST", "/v1/checkout/sessions/{checkout_id}/complete"): Call(
+        expect=404,
+        path_params=lambda owned: {"checkout_id": owned["checkout"]},
+        body=lambda owned: {"signature": "0x" + "11" * 65},
+    ),
+    ("GET", "/v1/subscriptions"): Call(expect=200, is_list=True),
+    ("GET", "/v1/subscriptions/{subscription_id}"): Call(
+        expect=404, path_params=lambda owned: {"subscription_id": owned["subscription"]}
+    ),
+    ("GET", "/v1/invoices"): Call(expect=200, is_list=True),
+    ("GET", "/v1/invoices/{invoice_id}"): Call(
+        expect=404, path_params=lambda owned: {"invoice_id": owned["invoice"]}
+    ),
+    ("GET", "/v1/payments"): Call(expect=200, is_list=True),
+    ("GET", "/v1/payments/{payment_id}"): Call(
+        expect=404, path_params=lambda owned: {"payment_id": owned["payment"]}
+    ),
 }
 
 
@@ -113,10 +152,134 @@ async def _owner_objects(api: httpx.AsyncClient) -> Owned:
     return {"product": product["id"], "price": price["id"], "payout": payout["id"]}
 
 
+async def _owner_billing_objects(
+    sessionmaker: async_sessionmaker[AsyncSession], workspace_id: str, price_id: str
+) -> Owned:
+    """A checkout session, subscription, invoice and payment of the owner, written directly:
+    making them through the API needs a chain and a signer, and tenancy is what is tested here."""
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    tenant = {"workspace_id": workspace_id, "mode": Mode.TEST}
+    address = "0x" + "22" * 20
+    async with transaction(sessionmaker) as session:
+        customer = models.Customer(id=new_id("cus"), address=address, metadata_={}, **tenant)
+        session.add(customer)
+        await session.flush()
+        permission = models.Permission(
+            id=new_id("perm"),
+            customer_id=customer.id,
+            network=NETWORK,
+            chain_id=8453,
+            source=PermissionSource.EIP712,
+            status=PermissionStatus.ACTIVE,
+            account=address,
+            delegate=address,
+            delegation_manager=address,
+            delegation_hash="0x" + "33" * 32,
+            token_address=address,
+            token_symbol="USDC",
+            token_decimals=6,
+            period_amount=1,
+            period_seconds=86_400,
+            start_at=now,
+            expires_at=now,
+            payee=address,
+            context=b"",
+            **tenant,
+        )
+        session.add(permission)
+        await session.flush()
+        subscription = models.Subscription(
+            id=new_id("sub"),
+            customer_id=customer.id,
+            price_id=price_id,
+            permission_id=permission.id,
+            quantity=1,
+            status=SubscriptionStatus.ACTIVE,
+            billing_anchor=now,
+            period_index=0,
+            current_period_start=now,
+            current_period_end=now,
+            cancel_at_period_end=False,
+            metadata_={},
+            **tenant,
+        )
+        session.add(subscription)
+        await session.flush()
+        invoice = models.Invoice(
+            id=new_id("in"),
+            number="OWNER-0001",
+            customer_id=customer.id,
+            subscription_id=subscription.id,
+            period_index=0,
+            period_start=now,
+            period_end=now,
+            status=InvoiceStatus.OPEN,
+            currency="usd",
+            amount_due=1999,
+            amount_paid=0,
+            **tenant,
+        )
+        session.add(invoice)
+        await session.flush()
+        payment = models.Payment(
+            id=new_id("pay"),
+            invoice_id=invoice.id,
+            customer_id=customer.id,
+            permission_id=permission.id,
+            status=PaymentStatus.PENDING,
+            amount_cents=1999,
+            amount=19_990_000,
+            network=NETWORK,
+            chain_id=8453,
+            token_address=address,
+            payee=address,
+            **tenant,
+        )
+        checkout = models.CheckoutSession(
+            id=new_id("cs"),
+            status=CheckoutSessionStatus.OPEN,
+            price_id=price_id,
+            quantity=1,
+            network=NETWORK,
+            chain_id=8453,
+            token_symbol="USDC",
+            token_address=address,
+            token_decimals=6,
+            customer_address=address,
+            payee=address,
+            delegate=address,
+            delegation_manager=address,
+            amount_cents=1999,
+            period_amount=1,
+            period_seconds=1,
+            start_at=now,
+            billing_anchor=now,
+            permission_expires_at=now,
+            delegation={},
+            expires_at=now,
+            metadata_={},
+            **tenant,
+        )
+        session.add_all([payment, checkout])
+    return {
+        "subscription": subscription.id,
+        "invoice": invoice.id,
+        "payment": payment.id,
+        "checkout": checkout.id,
+    }
+
+
 async def _owner_view(api: httpx.AsyncClient) -> list[Any]:
     return [
         (await api.get(path)).json()
-        for path in ("/v1/products", "/v1/prices", "/v1/payout_addresses")
+        for path in (
+            "/v1/products",
+            "/v1/prices",
+            "/v1/payout_addresses",
+            "/v1/subscriptions",
+            "/v1/invoices",
+            "/v1/payments",
+        )
     ]
 
 
@@ -128,8 +291,10 @@ async def test_another_tenant_gets_404_and_changes_nothing(
     make_workspace: MakeWorkspace,
     make_api_key: MakeApiKey,
     intruder: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     owned = await _owner_objects(api)
+    owned |= await _owner_billing_objects(sessionmaker, workspace.workspace_id, owned["price"])
     before = await _owner_view(api)
     if intruder == "other_workspace":
         intruder_key = (await make_workspace("Intruder")).secret_key

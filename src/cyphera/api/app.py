@@ -14,9 +14,13 @@ from cyphera.api.middleware import BodyGuardMiddleware, RequestContextMiddleware
 from cyphera.api.openapi import install_openapi
 from cyphera.api.routes import include_routers
 from cyphera.api.transaction import TransactionMiddleware
+from cyphera.chain.networks import NetworkRegistry
 from cyphera.config import Settings
 from cyphera.db.engine import create_engine, create_sessionmaker
 from cyphera.kit.clock import Clock, system_clock
+from cyphera.payment.gateway import ChargeGateway
+from cyphera.payment.signer_gateway import SignerGateway
+from cyphera.runtime import network_registry
 
 API_VERSION = "2026-11-28"
 DESCRIPTION = """\
@@ -38,24 +42,34 @@ def create_app(
     *,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     clock: Clock | None = None,
-    signer: object | None = None,
+    gateway: ChargeGateway | None = None,
+    registry: NetworkRegistry | None = None,
 ) -> FastAPI:
     """The REST API.
 
     Without `sessionmaker`, the app creates its engine from ``settings.database`` at start-up and
     disposes of it at shutdown; with one, the caller owns it. `clock` defaults to the system
-    clock. `signer` (the signer client, for the routers that charge) is kept on ``app.state``.
+    clock. `gateway` (charges through the signer) defaults to a gRPC client of
+    ``settings.signer``; `registry` (the networks) defaults to the one built from settings.
     """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine: AsyncEngine | None = None
+        own_gateway: SignerGateway | None = None
         if sessionmaker is None:
             engine = create_engine(settings.database)
             app.state.sessionmaker = create_sessionmaker(engine)
+        if registry is None:
+            app.state.registry = network_registry(settings)
+        if gateway is None:
+            own_gateway = SignerGateway.from_settings(settings.signer)
+            app.state.gateway = own_gateway
         try:
             yield
         finally:
+            if own_gateway is not None:
+                await own_gateway.close()
             if engine is not None:
                 await engine.dispose()
 
@@ -71,7 +85,8 @@ def create_app(
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker
     app.state.clock = clock or system_clock
-    app.state.signer = signer
+    app.state.gateway = gateway
+    app.state.registry = registry
     install_error_handlers(app)
     # Added innermost first: requests pass RequestContext, BodyGuard, Transaction, then routes.
     app.add_middleware(TransactionMiddleware, state=app.state)

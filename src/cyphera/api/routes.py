@@ -11,11 +11,15 @@ from fastapi import APIRouter, FastAPI
 
 from cyphera.api.errors import ERROR_RESPONSES
 from cyphera.catalog.endpoints import router as catalog_router
+from cyphera.checkout.endpoints import router as checkout_router
+from cyphera.subscription.endpoints import router as billing_router
 from cyphera.workspace.endpoints import router as workspace_router
 
 ROUTERS: list[APIRouter] = [
     catalog_router,
     workspace_router,
+    checkout_router,
+    billing_router,
 ]
 
 

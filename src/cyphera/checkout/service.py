@@ -42,6 +42,7 @@ from cyphera.models.checkout_session import CheckoutSessionStatus
 from cyphera.models.mixins import Mode
 from cyphera.models.permission import PermissionSource
 from cyphera.models.price import PriceType
+from cyphera.payment.gateway import ChargeGateway
 from cyphera.permission import service as permissions
 from cyphera.subscription import billing
 from cyphera.subscription import service as subscriptions
@@ -114,7 +115,7 @@ async def create_session(
     token_symbol: str,
     quantity: int,
     registry: NetworkRegistry,
-    redeemer: str,
+    gateway: ChargeGateway,
     clock: Clock,
     permission_lifetime: timedelta,
     success_url: str | None = None,
@@ -130,9 +131,7 @@ async def create_session(
     if price is None:
         raise errors.CheckoutSessionNotFound(f"no such price: {price_id}", param="price")
     if not price.active or price.type is not PriceType.RECURRING:
-        raise errors.PriceNotUsable(
-            "checkout needs an active recurring price", param="price"
-        )
+        raise errors.PriceNotUsable("checkout needs an active recurring price", param="price")
     network = _network_for_mode(registry, network_key, mode)
     token = _token(network, token_symbol)
     payout = (
@@ -150,6 +149,7 @@ async def create_session(
             param="network",
         )
     interval, count = subscriptions.plan_of(price)
+    redeemer = await gateway.redeemer(network.chain_id)
     now = clock.now().replace(microsecond=0)
     amount_cents = price.unit_amount * quantity
     period_amount = cents_to_token_units(Cents(amount_cents), token_decimals=token.decimals)
@@ -174,6 +174,8 @@ async def create_session(
     )
     checkout = CheckoutSession(
         id=new_id("cs"),
+        created_at=now,
+        updated_at=now,
         workspace_id=workspace_id,
         mode=mode,
         status=CheckoutSessionStatus.OPEN,
@@ -210,6 +212,23 @@ async def create_session(
     )
     session.add(checkout)
     await session.flush()
+    return checkout
+
+
+async def get_session(
+    session: AsyncSession, *, workspace_id: str, mode: Mode, checkout_id: str
+) -> CheckoutSession:
+    checkout = (
+        await session.execute(
+            select(CheckoutSession).where(
+                CheckoutSession.id == checkout_id,
+                CheckoutSession.workspace_id == workspace_id,
+                CheckoutSession.mode == mode,
+            )
+        )
+    ).scalar_one_or_none()
+    if checkout is None:
+        raise errors.CheckoutSessionNotFound(f"no such checkout session: {checkout_id}")
     return checkout
 
 

@@ -20,7 +20,9 @@ async def get_or_create_by_address(
     inserted = (
         await session.execute(
             insert(Customer)
-            .values(id=customer_id, workspace_id=workspace_id, mode=mode, address=address, metadata={})
+            .values(
+                id=customer_id, workspace_id=workspace_id, mode=mode, address=address, metadata={}
+            )
             .on_conflict_do_nothing(index_elements=["workspace_id", "mode", "address"])
             .returning(Customer.id)
         )

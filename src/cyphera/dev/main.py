@@ -23,8 +23,8 @@ def _step(message: str) -> float:
     return time.monotonic()
 
 
-async def _wait_healthy(url: str, supervisor: Supervisor, timeout: float = 90.0) -> bool:
-    deadline = time.monotonic() + timeout
+async def _wait_healthy(url: str, supervisor: Supervisor, within: float = 90.0) -> bool:
+    deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if any(c.process and c.process.returncode is not None for c in supervisor.children):
@@ -92,8 +92,10 @@ def run(settings: Settings) -> int:
             if seeded.secret_key:
                 lines.append(f"  demo API key  {seeded.secret_key}   (shown once: keep it)")
             else:
-                lines.append("  demo API key  created on first run; make a new one with "
-                             "`uv run cyphera workspace create --name NAME`")
+                lines.append(
+                    "  demo API key  created on first run; make a new one with "
+                    "`uv run cyphera workspace create --name NAME`"
+                )
             lines.append("Press Ctrl-C to stop.")
             for line in lines:
                 supervisor.say("dev", line)

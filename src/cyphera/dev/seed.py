@@ -8,17 +8,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import SecretStr
 from sqlalchemy import select
 
+from cyphera.auth.scope import Scope
+from cyphera.catalog.schemas import PriceCreate, ProductCreate, RecurringCreate
+from cyphera.catalog.service import create_price, create_product
 from cyphera.chain.local import LOCAL_NETWORK_KEY
 from cyphera.config import DatabaseSettings
 from cyphera.db.engine import create_engine, create_sessionmaker, transaction
 from cyphera.dev.stack import merchant_payout_address
-from cyphera.kit.ids import new_id
-from cyphera.models import PayoutAddress, Price, Product, Workspace
+from cyphera.kit.clock import system_clock
+from cyphera.models import Workspace
 from cyphera.models.mixins import Mode
-from cyphera.models.price import Interval, PriceType
-from cyphera.workspace.service import create_workspace
+from cyphera.workspace.service import create_workspace, set_payout_address
 
 DEMO_WORKSPACE = "Demo Store"
 
@@ -30,7 +33,7 @@ class Seeded:
 
 
 async def seed_demo(database_url: str) -> Seeded:
-    engine = create_engine(DatabaseSettings(url=database_url, pool_size=1))  # type: ignore[arg-type]
+    engine = create_engine(DatabaseSettings(url=SecretStr(database_url), pool_size=1))
     try:
         async with transaction(create_sessionmaker(engine)) as session:
             existing = (
@@ -38,42 +41,35 @@ async def seed_demo(database_url: str) -> Seeded:
             ).scalar_one_or_none()
             if existing is not None:
                 return Seeded(workspace_id=existing.id, secret_key=None)
-            workspace, secret_key = await create_workspace(session, name=DEMO_WORKSPACE)
-            session.add(
-                PayoutAddress(
-                    id=new_id("payout"),
-                    workspace_id=workspace.id,
-                    mode=Mode.TEST,
-                    network=LOCAL_NETWORK_KEY,
-                    address=merchant_payout_address(),
-                )
+            created = await create_workspace(session, name=DEMO_WORKSPACE)
+            scope = Scope(workspace_id=created.workspace.id, mode=Mode.TEST)
+            await set_payout_address(
+                session,
+                scope=scope,
+                network=LOCAL_NETWORK_KEY,
+                address=merchant_payout_address(),
+                clock=system_clock,
             )
-            product = Product(
-                id=new_id("prod"),
-                workspace_id=workspace.id,
-                mode=Mode.TEST,
-                name="Pro plan",
-                description="Everything in Cyphera's demo store, billed monthly in USDC or USDT.",
-                active=True,
-                metadata_={},
+            product = await create_product(
+                session,
+                scope=scope,
+                data=ProductCreate(
+                    name="Pro plan",
+                    description="Everything in Cyphera's demo store, billed monthly in USDC or USDT.",
+                ),
+                clock=system_clock,
             )
-            session.add(product)
-            await session.flush()
-            session.add(
-                Price(
-                    id=new_id("price"),
-                    workspace_id=workspace.id,
-                    mode=Mode.TEST,
-                    product_id=product.id,
-                    type=PriceType.RECURRING,
+            await create_price(
+                session,
+                scope=scope,
+                data=PriceCreate(
+                    product=product.id,
                     unit_amount=1999,
                     currency="usd",
-                    recurring_interval=Interval.MONTH,
-                    recurring_interval_count=1,
-                    active=True,
-                    metadata_={},
-                )
+                    recurring=RecurringCreate(interval="month"),
+                ),
+                clock=system_clock,
             )
-            return Seeded(workspace_id=workspace.id, secret_key=secret_key)
+            return Seeded(workspace_id=created.workspace.id, secret_key=created.secret_key)
     finally:
         await engine.dispose()

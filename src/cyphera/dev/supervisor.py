@@ -42,7 +42,8 @@ class Supervisor:
         print(f"{label} | {line}", flush=True)  # noqa: T201 - the supervisor's job is to print
 
     async def _pump(self, child: Child, index: int) -> None:
-        assert child.process is not None and child.process.stdout is not None
+        assert child.process is not None
+        assert child.process.stdout is not None
         async for raw in child.process.stdout:
             self.say(child.name, raw.decode(errors="replace").rstrip(), index)
 
@@ -66,9 +67,7 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.request_stop)
-        waits = {
-            asyncio.ensure_future(c.process.wait()): c for c in self.children if c.process
-        }
+        waits = {asyncio.ensure_future(c.process.wait()): c for c in self.children if c.process}
         stop = asyncio.ensure_future(self._stopping.wait())
         done, _ = await asyncio.wait([*waits, stop], return_when=asyncio.FIRST_COMPLETED)
         code = 0

@@ -63,7 +63,11 @@ async def open_for_period(
             mode=invoice.mode,
             type=kind,
             object_id=invoice.id,
-            data={"subscription": subscription.id, "amount_due": amount_due, "number": invoice.number},
+            data={
+                "subscription": subscription.id,
+                "amount_due": amount_due,
+                "number": invoice.number,
+            },
         )
     return invoice
 

@@ -87,12 +87,11 @@ def window_seconds(interval: Interval, count: int) -> int:
         return 7 * DAY * count
     months = count if interval is Interval.MONTH else 12
     first = datetime(2000, 1, 1, tzinfo=UTC)
-    shortest = min(
+    return min(
         int((add_months(anchor, months * (n + 1)) - add_months(anchor, months * n)).total_seconds())
         for anchor in (first + timedelta(days=offset) for offset in range(4 * 366))
         for n in range(0, 48 // months + 1)
     )
-    return shortest
 
 
 def retry_deadline(
@@ -117,4 +116,3 @@ def onchain_window_index(start_date: datetime, width_seconds: int, at: datetime)
     if elapsed < 0:
         raise ValueError("before the permission's start date")
     return elapsed // width_seconds + 1
-

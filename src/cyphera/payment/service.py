@@ -31,7 +31,9 @@ async def create_for_invoice(
         permission_id=permission.id,
         status=PaymentStatus.PENDING,
         amount_cents=invoice.amount_due,
-        amount=cents_to_token_units(Cents(invoice.amount_due), token_decimals=permission.token_decimals),
+        amount=cents_to_token_units(
+            Cents(invoice.amount_due), token_decimals=permission.token_decimals
+        ),
         network=permission.network,
         chain_id=permission.chain_id,
         token_address=permission.token_address,

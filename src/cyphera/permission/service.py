@@ -7,12 +7,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.chain.models import Token
+from cyphera.delegation.erc7715 import ValidatedPermission
 from cyphera.event import service as events
 from cyphera.kit.clock import from_unix
 from cyphera.kit.ids import new_id
 from cyphera.models import Customer, Permission
 from cyphera.models.permission import PermissionSource, PermissionStatus
-from cyphera.delegation.erc7715 import ValidatedPermission
 
 
 async def store(

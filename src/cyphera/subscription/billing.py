@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.db.engine import transaction
+from cyphera.db.jobs import defer
 from cyphera.invoice import service as invoices
 from cyphera.kit.clock import Clock
 from cyphera.kit.periods import retry_deadline
@@ -33,7 +34,6 @@ from cyphera.payment import service as payments
 from cyphera.payment.gateway import ChargeGateway, ChargeOutcome, ChargeState
 from cyphera.permission.service import is_usable
 from cyphera.subscription import service as subscriptions
-from cyphera.worker.enqueue import defer
 
 COLLECT_TASK = "payment.collect"
 RECHECK_DELAY = timedelta(seconds=5)
@@ -85,17 +85,21 @@ async def renew_due(
     opened: list[str] = []
     async with transaction(sessionmaker) as session:
         due = (
-            await session.execute(
-                select(Subscription)
-                .where(
-                    Subscription.status.in_(subscriptions.RENEWABLE),
-                    Subscription.current_period_end <= now,
+            (
+                await session.execute(
+                    select(Subscription)
+                    .where(
+                        Subscription.status.in_(subscriptions.RENEWABLE),
+                        Subscription.current_period_end <= now,
+                    )
+                    .order_by(Subscription.current_period_end, Subscription.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
                 )
-                .order_by(Subscription.current_period_end, Subscription.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         for subscription in due:
             if subscription.cancel_at_period_end:
                 await subscriptions.end_at_period_end(session, subscription=subscription)
@@ -143,7 +147,9 @@ async def collect(
             return None
         invoice_id, subscription_id = ref
         subscription = (
-            await subscriptions.get_for_update(session, subscription_id) if subscription_id else None
+            await subscriptions.get_for_update(session, subscription_id)
+            if subscription_id
+            else None
         )
         invoice = await invoices.get_for_update(session, invoice_id)
         payment = await payments.get_for_update(session, payment_id)

@@ -2,7 +2,7 @@
 
 Tasks are thin: they take ids, pull their dependencies from the `WorkerContext`, and call a
 domain function tests can call directly. Enqueueing happens in the same transaction as the state
-change that causes it (`cyphera.worker.enqueue`).
+change that causes it (`cyphera.db.jobs`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ def _context(job_context: procrastinate.JobContext) -> WorkerContext:
 
 
 def register_tasks(app: procrastinate.App) -> None:
-    @app.task(name=billing.COLLECT_TASK, pass_context=True, retry=procrastinate.RetryStrategy(
-        max_attempts=20, exponential_wait=2
-    ))
+    @app.task(
+        name=billing.COLLECT_TASK,
+        pass_context=True,
+        retry=procrastinate.RetryStrategy(max_attempts=20, exponential_wait=2),
+    )
     async def collect_payment(job_context: procrastinate.JobContext, payment_id: str) -> None:
         context = _context(job_context)
         await billing.collect(

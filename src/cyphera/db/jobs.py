@@ -51,9 +51,7 @@ async def defer(
     if queueing_lock is None:
         return int((await session.execute(_DEFER, params)).scalar_one())
     exists = await session.execute(
-        text(
-            "SELECT id FROM procrastinate_jobs WHERE queueing_lock = :lock AND status = 'todo'"
-        ),
+        text("SELECT id FROM procrastinate_jobs WHERE queueing_lock = :lock AND status = 'todo'"),
         {"lock": queueing_lock},
     )
     if exists.first() is not None:

@@ -1,0 +1,117 @@
+"""``/v1/checkout/sessions``: the permission request for a customer, and its completion."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+
+from cyphera.auth.dependencies import AuthDep, ClockDep, SessionDep
+from cyphera.checkout import service
+from cyphera.checkout.schemas import CheckoutSession, CheckoutSessionComplete, CheckoutSessionCreate
+from cyphera.db.engine import transaction
+from cyphera.exceptions import Unavailable
+from cyphera.models import CheckoutSession as CheckoutSessionModel
+from cyphera.payment.dependencies import GatewayDep, RegistryDep, SessionmakerDep
+from cyphera.subscription import billing
+
+router = APIRouter(tags=["Checkout"])
+PATH = "/v1/checkout/sessions"
+INLINE_CHARGE_WAIT_SECONDS = 20
+
+
+def _public(request: Request, checkout: CheckoutSessionModel) -> CheckoutSession:
+    settings = request.app.state.settings
+    return CheckoutSession.from_model(
+        checkout,
+        eip712=service.signing_request(checkout),
+        base_url=settings.api.public_url.rstrip("/"),
+    )
+
+
+@router.post(PATH, summary="Create a checkout session")
+async def create_checkout_session(
+    body: CheckoutSessionCreate,
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
+    registry: RegistryDep,
+    gateway: GatewayDep,
+) -> CheckoutSession:
+    """Fix every term of the customer's permission and return what their wallet must sign.
+
+    The amount per period, the on-chain window, start, expiry, payee (the workspace's payout
+    address on that network) and delegate are decided here by the server; completing the session
+    accepts only a signature over exactly this delegation.
+    """
+    settings = request.app.state.settings
+    checkout = await service.create_session(
+        session,
+        workspace_id=auth.scope.workspace_id,
+        mode=auth.scope.mode,
+        price_id=body.price,
+        customer_address=body.customer_address,
+        network_key=body.network,
+        token_symbol=body.token,
+        quantity=body.quantity,
+        registry=registry,
+        gateway=gateway,
+        clock=clock,
+        permission_lifetime=timedelta(days=settings.billing.permission_lifetime_days),
+        success_url=body.success_url,
+        cancel_url=body.cancel_url,
+    )
+    return _public(request, checkout)
+
+
+@router.get(PATH + "/{checkout_id}", summary="Retrieve a checkout session")
+async def get_checkout_session(
+    checkout_id: str, request: Request, auth: AuthDep, session: SessionDep
+) -> CheckoutSession:
+    checkout = await service.get_session(
+        session, workspace_id=auth.scope.workspace_id, mode=auth.scope.mode, checkout_id=checkout_id
+    )
+    return _public(request, checkout)
+
+
+@router.post(PATH + "/{checkout_id}/complete", summary="Complete a checkout session")
+async def complete_checkout_session(
+    checkout_id: str,
+    body: CheckoutSessionComplete,
+    request: Request,
+    auth: AuthDep,
+    clock: ClockDep,
+    registry: RegistryDep,
+    gateway: GatewayDep,
+    sessionmaker: SessionmakerDep,
+) -> CheckoutSession:
+    """Submit the customer's signature; the first period is charged before this returns.
+
+    The grant is validated against the session's stored terms, then customer, permission,
+    subscription, first invoice, payment and its collection job are committed together. The
+    charge is then collected inline (the job is the safety net if this process dies or the signer
+    is briefly unreachable); the session's `subscription` tells the outcome.
+    """
+    async with transaction(sessionmaker) as session:
+        completed = await service.complete_session(
+            session,
+            workspace_id=auth.scope.workspace_id,
+            mode=auth.scope.mode,
+            checkout_id=checkout_id,
+            signature=bytes.fromhex(body.signature.removeprefix("0x")),
+            registry=registry,
+            clock=clock,
+        )
+    if completed.payment is not None:
+        try:
+            await billing.collect(
+                sessionmaker,
+                payment_id=completed.payment.id,
+                gateway=gateway,
+                clock=clock,
+                wait_seconds=INLINE_CHARGE_WAIT_SECONDS,
+            )
+        except Unavailable:
+            pass  # the collection job retries; the subscription stays incomplete meanwhile
+    return _public(request, completed.checkout)

@@ -1,0 +1,118 @@
+"""Bodies of ``/v1/checkout/sessions``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+from web3 import Web3
+
+from cyphera.kit.clock import to_unix
+from cyphera.kit.schema import RequestModel
+from cyphera.models import CheckoutSession as CheckoutSessionModel
+
+Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
+HexSignature = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{130}$")]
+Url = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://")]
+
+
+class CheckoutSessionCreate(RequestModel):
+    price: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    quantity: int = Field(default=1, ge=1, le=10_000)
+    customer_address: Address = Field(
+        description="The wallet that will grant the permission and pay (a 7702-upgraded EOA or a "
+        "smart account)."
+    )
+    network: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        description="A network key from `GET /v1/networks`, e.g. `base`, `base-sepolia`, `local`."
+    )
+    token: Annotated[str, StringConstraints(min_length=1, max_length=16)] = Field(
+        description="`USDC` or `USDT` (what the network accepts)."
+    )
+    success_url: Url | None = None
+    cancel_url: Url | None = None
+
+    @field_validator("customer_address")
+    @classmethod
+    def _checksum(cls, value: str) -> str:
+        return str(Web3.to_checksum_address(value))
+
+
+class CheckoutSessionComplete(RequestModel):
+    signature: HexSignature = Field(
+        description="The customer's 65-byte EIP-712 signature (0x-hex) over `permission_request.eip712`."
+    )
+
+
+class PermissionTerms(BaseModel):
+    token: str
+    token_address: str
+    amount_per_period: str = Field(description="Token base units, decimal string.")
+    period_seconds: int
+    start: int
+    expires: int
+    payee: str
+    delegate: str
+
+
+class PermissionRequest(BaseModel):
+    eip712: dict[str, Any] = Field(
+        description="The `eth_signTypedData_v4` payload: the root delegation to sign."
+    )
+    terms: PermissionTerms
+
+
+class CheckoutSession(BaseModel):
+    id: str
+    object: Literal["checkout.session"] = "checkout.session"
+    status: str
+    livemode: bool
+    created: int
+    expires_at: int
+    price: str
+    quantity: int
+    amount_total: int = Field(description="Per period, in USD cents.")
+    currency: Literal["usd"] = "usd"
+    network: str
+    chain_id: int
+    customer_address: str
+    url: str
+    success_url: str | None
+    cancel_url: str | None
+    subscription: str | None
+    permission_request: PermissionRequest
+
+    @classmethod
+    def from_model(
+        cls, checkout: CheckoutSessionModel, *, eip712: dict[str, Any], base_url: str
+    ) -> CheckoutSession:
+        return cls(
+            id=checkout.id,
+            status=checkout.status.value,
+            livemode=checkout.mode.value == "live",
+            created=to_unix(checkout.created_at),
+            expires_at=to_unix(checkout.expires_at),
+            price=checkout.price_id,
+            quantity=checkout.quantity,
+            amount_total=checkout.amount_cents,
+            network=checkout.network,
+            chain_id=checkout.chain_id,
+            customer_address=checkout.customer_address,
+            url=f"{base_url}/pay/{checkout.id}",
+            success_url=checkout.success_url,
+            cancel_url=checkout.cancel_url,
+            subscription=checkout.subscription_id,
+            permission_request=PermissionRequest(
+                eip712=eip712,
+                terms=PermissionTerms(
+                    token=checkout.token_symbol,
+                    token_address=checkout.token_address,
+                    amount_per_period=str(checkout.period_amount),
+                    period_seconds=checkout.period_seconds,
+                    start=to_unix(checkout.start_at),
+                    expires=to_unix(checkout.permission_expires_at),
+                    payee=checkout.payee,
+                    delegate=checkout.delegate,
+                ),
+            ),
+        )

@@ -1,0 +1,287 @@
+"""The whole platform, end to end, on real parts.
+
+REST API under uvicorn → checkout typed data → a 7702-upgraded customer signs it → the first charge
+lands through the real gRPC signer on anvil (balances prove it) → clock and chain advance one period
+→ the procrastinate worker renews and charges → a further charge in the same period is refused by
+the database (no second invoice) and, when forced, by the on-chain period enforcer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from pydantic import SecretStr
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cyphera.api.app import create_app
+from cyphera.chain.devnet import Devnet
+from cyphera.chain.networks import NetworkRegistry, load_registry
+from cyphera.config import DatabaseSettings, Environment, Settings, SignerClientSettings
+from cyphera.db.engine import transaction
+from cyphera.invoice import service as invoices
+from cyphera.kit.clock import FrozenClock, from_unix, to_unix
+from cyphera.models import Invoice, Payment, Permission, Subscription
+from cyphera.payment.signer_gateway import SignerGateway
+from cyphera.signer.client import SignerClient
+from cyphera.signer.config import SignerSettings
+from cyphera.signer.keys import RelayerKey
+from cyphera.signer.schemas import ChargeInput, ChargeStatus
+from cyphera.signer.server import RunningSigner, start_signer
+from cyphera.subscription import billing
+from cyphera.worker.app import additional_context
+from cyphera.worker.app import create_app as create_worker_app
+from cyphera.worker.context import WorkerContext
+from tests.fixtures.api import WorkspaceKeys, serve
+
+TOKEN = "e2e-signer-token-with-enough-entropy-0123456789"
+USDC = 10**6
+PRICE_CENTS = 1999
+PRICE_UNITS = PRICE_CENTS * 10**4  # 6-decimal token units
+
+
+@dataclass
+class Platform:
+    chain: Devnet
+    registry: NetworkRegistry
+    clock: FrozenClock
+    signer: SignerClient
+    gateway: SignerGateway
+    sessionmaker: async_sessionmaker[AsyncSession]
+    database_url: str
+    api_url: str
+
+
+@pytest.fixture
+def e2e_clock(chain: Devnet) -> FrozenClock:
+    # Our clock starts where the chain's is, so "now" means the same thing to both.
+    return FrozenClock(from_unix(chain.latest_timestamp()))
+
+
+@pytest.fixture
+def registry(chain: Devnet) -> NetworkRegistry:
+    return load_registry(
+        chain.deployment, {"CYPHERA_RPC_LOCAL": chain.rpc_url}, artifacts=chain.artifacts
+    )
+
+
+@pytest.fixture
+async def running_signer(
+    chain: Devnet, registry: NetworkRegistry, database_url: str
+) -> AsyncIterator[RunningSigner]:
+    relayer = chain.new_account(ether=10)
+    settings = SignerSettings(
+        database=DatabaseSettings(url=SecretStr(database_url), pool_size=5),
+        auth_tokens=[SecretStr(TOKEN)],
+        listen_address="127.0.0.1:0",
+        poll_interval_seconds=0.1,
+    )
+    running = await start_signer(
+        settings, key=RelayerKey.from_private_key(relayer.key), registry=registry
+    )
+    yield running
+    with contextlib.suppress(Exception):
+        await running.stop(grace=0)
+
+
+@pytest.fixture
+def api_url(
+    database_settings: DatabaseSettings,
+    e2e_clock: FrozenClock,
+    registry: NetworkRegistry,
+    running_signer: RunningSigner,
+) -> Iterator[str]:
+    # The app builds its own signer client: uvicorn serves it on another thread's event loop.
+    settings = Settings(
+        environment=Environment.TEST,
+        database=database_settings,
+        signer=SignerClientSettings(
+            target=f"127.0.0.1:{running_signer.port}", token=SecretStr(TOKEN)
+        ),
+    )
+    app = create_app(settings, clock=e2e_clock, registry=registry)
+    with serve(app) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+async def platform(
+    chain: Devnet,
+    registry: NetworkRegistry,
+    e2e_clock: FrozenClock,
+    running_signer: RunningSigner,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    database_url: str,
+    api_url: str,
+) -> AsyncIterator[Platform]:
+    client = SignerClient(f"127.0.0.1:{running_signer.port}", TOKEN, timeout_seconds=30)
+    yield Platform(
+        chain=chain,
+        registry=registry,
+        clock=e2e_clock,
+        signer=client,
+        gateway=SignerGateway(client),
+        sessionmaker=sessionmaker,
+        database_url=database_url,
+        api_url=api_url,
+    )
+    await client.close()
+
+
+def customer_account(chain: Devnet) -> LocalAccount:
+    account = chain.new_account()
+    chain.upgrade_to_7702(account, sponsor=account)
+    chain.fund_token("USDC", account.address, 100 * USDC)
+    return account
+
+
+async def subscribe(
+    api: httpx.AsyncClient, customer: LocalAccount, merchant_payout: str
+) -> dict[str, object]:
+    assert (
+        await api.post("/v1/payout_addresses/local", json={"address": merchant_payout})
+    ).status_code == 200
+    product = (await api.post("/v1/products", json={"name": "Pro plan"})).json()
+    price = (
+        await api.post(
+            "/v1/prices",
+            json={
+                "product": product["id"],
+                "unit_amount": PRICE_CENTS,
+                "currency": "usd",
+                "recurring": {"interval": "month"},
+            },
+        )
+    ).json()
+    created = await api.post(
+        "/v1/checkout/sessions",
+        json={
+            "price": price["id"],
+            "customer_address": customer.address,
+            "network": "local",
+            "token": "USDC",
+        },
+    )
+    assert created.status_code == 200, created.text
+    session = created.json()
+    typed = session["permission_request"]["eip712"]
+    signature = Account.sign_typed_data(customer.key, full_message=typed).signature
+    completed = await api.post(
+        f"/v1/checkout/sessions/{session['id']}/complete",
+        json={"signature": "0x" + bytes(signature).hex()},
+    )
+    assert completed.status_code == 200, completed.text
+    result: dict[str, object] = completed.json()
+    return result
+
+
+async def run_worker_once(platform: Platform) -> None:
+    """Defer the renewal tick, then let a real procrastinate worker drain the queue."""
+    app = create_worker_app(platform.database_url.replace("postgresql+psycopg://", "postgresql://"))
+    context = WorkerContext(
+        sessionmaker=platform.sessionmaker, gateway=platform.gateway, clock=platform.clock
+    )
+    async with app.open_async():
+        await app.configure_task("billing.renew_due").defer_async(
+            timestamp=to_unix(platform.clock.now())
+        )
+        await app.run_worker_async(
+            wait=False,
+            install_signal_handlers=False,
+            additional_context=additional_context(context),
+        )
+
+
+async def test_subscribe_charge_renew_and_refuse_a_second_charge(
+    platform: Platform, workspace: WorkspaceKeys
+) -> None:
+    chain = platform.chain
+    customer = customer_account(chain)
+    merchant = chain.new_account(ether=0).address
+    async with httpx.AsyncClient(base_url=platform.api_url, headers=workspace.headers) as api:
+        # Given a product, a monthly price and a customer who signs the checkout's delegation
+        session = await subscribe(api, customer, merchant)
+
+        # Then the first period is charged on-chain, straight from the customer to the merchant
+        assert chain.token_balance("USDC", merchant) == PRICE_UNITS
+        assert chain.token_balance("USDC", customer.address) == 100 * USDC - PRICE_UNITS
+        subscription = (await api.get(f"/v1/subscriptions/{session['subscription']}")).json()
+        assert subscription["status"] == "active"
+        [first_invoice] = (await api.get("/v1/invoices")).json()["data"]
+        assert first_invoice["status"] == "paid"
+        assert first_invoice["amount_paid"] == PRICE_CENTS
+        [first_payment] = (await api.get("/v1/payments")).json()["data"]
+        assert first_payment["status"] == "succeeded"
+        assert first_payment["amount_token"] == str(PRICE_UNITS)
+        receipt = chain.w3.eth.get_transaction_receipt(first_payment["tx_hash"])
+        assert receipt["status"] == 1
+
+        # When clock and chain move to the end of the period and the worker runs
+        period_end = from_unix(subscription["current_period_end"])
+        platform.clock.set(period_end + timedelta(seconds=5))
+        chain.set_next_block_timestamp(to_unix(period_end) + 5)
+        await run_worker_once(platform)
+
+        # Then the renewal is invoiced and charged, once
+        assert chain.token_balance("USDC", merchant) == 2 * PRICE_UNITS
+        invoices_now = (await api.get("/v1/invoices")).json()["data"]
+        assert [i["status"] for i in invoices_now] == ["paid", "paid"]
+        renewed = (await api.get(f"/v1/subscriptions/{session['subscription']}")).json()
+        assert renewed["status"] == "active"
+        assert renewed["current_period_start"] == subscription["current_period_end"]
+
+    # And running the scheduler again in the same period opens nothing and charges nothing
+    assert await billing.renew_due(platform.sessionmaker, clock=platform.clock) == []
+    await run_worker_once(platform)
+    assert chain.token_balance("USDC", merchant) == 2 * PRICE_UNITS
+
+    # And the database refuses a second invoice for the period outright
+    async with platform.sessionmaker() as db:
+        sub = await db.get_one(Subscription, str(session["subscription"]))
+        assert await db.scalar(select(func.count()).select_from(Invoice)) == 2
+    with pytest.raises(IntegrityError):
+        async with transaction(platform.sessionmaker) as db:
+            await invoices.open_for_period(
+                db,
+                subscription=sub,
+                period_index=sub.period_index,
+                period_start=sub.current_period_start,
+                period_end=sub.current_period_end,
+                amount_due=PRICE_CENTS,
+                currency="usd",
+            )
+
+    # And a charge forced past the database is refused on-chain by the period enforcer
+    async with platform.sessionmaker() as db:
+        payment = (await db.scalars(select(Payment).order_by(Payment.created_at))).first()
+        assert payment is not None
+        permission_context = (
+            await db.get_one(
+                Permission,
+                payment.permission_id,
+            )
+        ).context
+    [forced] = await platform.signer.redeem_charges(
+        [
+            ChargeInput(
+                idempotency_key="forced-second-charge",
+                chain_id=chain.deployment.chain_id,
+                permission_context=permission_context,
+                token=payment.token_address,
+                payee=payment.payee,
+                amount=PRICE_UNITS,
+            )
+        ],
+        wait_seconds=20,
+    )
+    assert forced.status is ChargeStatus.FAILED
+    assert forced.failure_code == "period_cap_reached"
+    assert chain.token_balance("USDC", merchant) == 2 * PRICE_UNITS
