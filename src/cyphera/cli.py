@@ -39,6 +39,8 @@ def _logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)-5s %(name)s %(message)s",
     )
+    # Request lines of our own HTTP clients (health polling) are noise at INFO.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @app.command()

@@ -89,7 +89,11 @@ class ChainSettings(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="CYPHERA_", env_nested_delimiter="__", extra="ignore"
+        env_prefix="CYPHERA_",
+        env_nested_delimiter="__",
+        extra="ignore",
+        # A validation error must not echo a secret (a database URL with its password) into logs.
+        hide_input_in_errors=True,
     )
 
     environment: Environment = Environment.DEVELOPMENT

@@ -172,6 +172,13 @@ async def subscribe(
     )
     assert created.status_code == 200, created.text
     session = created.json()
+    # The server decided the terms: the price's amount per period, to the merchant, bounded in time.
+    terms = session["permission_request"]["terms"]
+    assert terms["amount_per_period"] == str(PRICE_UNITS)
+    assert terms["payee"] == merchant_payout
+    assert terms["period_seconds"] == 28 * 86_400
+    request_7715 = session["permission_request"]["erc7715"]
+    assert request_7715["permission"]["data"]["periodAmount"] == hex(PRICE_UNITS)
     typed = session["permission_request"]["eip712"]
     signature = Account.sign_typed_data(customer.key, full_message=typed).signature
     completed = await api.post(

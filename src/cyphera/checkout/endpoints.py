@@ -10,7 +10,10 @@ from cyphera.auth.dependencies import AuthDep, ClockDep, SessionDep
 from cyphera.checkout import service
 from cyphera.checkout.schemas import CheckoutSession, CheckoutSessionComplete, CheckoutSessionCreate
 from cyphera.db.engine import transaction
+from cyphera.delegation.erc7715 import build_periodic_permission_request
 from cyphera.exceptions import Unavailable
+from cyphera.kit.clock import to_unix
+from cyphera.kit.money import format_cents
 from cyphera.models import CheckoutSession as CheckoutSessionModel
 from cyphera.payment.dependencies import GatewayDep, RegistryDep, SessionmakerDep
 from cyphera.subscription import billing
@@ -25,6 +28,19 @@ def _public(request: Request, checkout: CheckoutSessionModel) -> CheckoutSession
     return CheckoutSession.from_model(
         checkout,
         eip712=service.signing_request(checkout),
+        erc7715=build_periodic_permission_request(
+            chain_id=checkout.chain_id,
+            redeemer=checkout.delegate,
+            token=checkout.token_address,
+            period_amount=checkout.period_amount,
+            period_duration=checkout.period_seconds,
+            start_time=to_unix(checkout.start_at),
+            expiry=to_unix(checkout.permission_expires_at),
+            payee=checkout.payee,
+            justification=f"Subscription payments of {format_cents(checkout.amount_cents)} per "
+            "billing period",
+            from_address=checkout.customer_address,
+        ),
         base_url=settings.api.public_url.rstrip("/"),
     )
 

@@ -57,7 +57,12 @@ class PermissionTerms(BaseModel):
 
 class PermissionRequest(BaseModel):
     eip712: dict[str, Any] = Field(
-        description="The `eth_signTypedData_v4` payload: the root delegation to sign."
+        description="The `eth_signTypedData_v4` payload: the root delegation to sign "
+        "(7702-upgraded or smart accounts)."
+    )
+    erc7715: dict[str, Any] = Field(
+        description="One item of `wallet_requestExecutionPermissions` params: the same terms as an "
+        "ERC-7715 `erc20-token-periodic` request, for wallets with MetaMask Advanced Permissions."
     )
     terms: PermissionTerms
 
@@ -84,7 +89,12 @@ class CheckoutSession(BaseModel):
 
     @classmethod
     def from_model(
-        cls, checkout: CheckoutSessionModel, *, eip712: dict[str, Any], base_url: str
+        cls,
+        checkout: CheckoutSessionModel,
+        *,
+        eip712: dict[str, Any],
+        erc7715: dict[str, Any],
+        base_url: str,
     ) -> CheckoutSession:
         return cls(
             id=checkout.id,
@@ -104,6 +114,7 @@ class CheckoutSession(BaseModel):
             subscription=checkout.subscription_id,
             permission_request=PermissionRequest(
                 eip712=eip712,
+                erc7715=erc7715,
                 terms=PermissionTerms(
                     token=checkout.token_symbol,
                     token_address=checkout.token_address,
