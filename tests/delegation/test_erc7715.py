@@ -163,7 +163,7 @@ def test_request_refuses_expiry_before_start() -> None:
         )
 
 
-def test_default_caveats_are_timestamp_period_payee_valuelte(framework: FrameworkAddresses) -> None:
+def test_default_caveats_are_timestamp_period_payee(framework: FrameworkAddresses) -> None:
     caveats = default_periodic_caveats(
         framework,
         token=TOKEN,
@@ -178,10 +178,52 @@ def test_default_caveats_are_timestamp_period_payee_valuelte(framework: Framewor
         framework.enforcer("TimestampEnforcer"),
         framework.enforcer("ERC20PeriodTransferEnforcer"),
         framework.enforcer("AllowedCalldataEnforcer"),
-        framework.enforcer("ValueLteEnforcer"),
     ]
     assert caveats[0].terms == terms.timestamp(0, EXPIRY)
-    assert caveats[3].terms == terms.value_lte(0)
+    assert caveats[1].terms == terms.erc20_period_transfer(TOKEN, AMOUNT, PERIOD, START)
+    assert caveats[2].terms == terms.payee(PAYEE)
+
+
+def test_value_lte_is_appended_last_on_request(framework: FrameworkAddresses) -> None:
+    base: dict[str, Any] = {
+        "token": TOKEN,
+        "period_amount": AMOUNT,
+        "period_duration": PERIOD,
+        "start_date": START,
+        "expiry": EXPIRY,
+        "payee": PAYEE,
+    }
+    default = default_periodic_caveats(framework, **base)
+    with_value_lte = default_periodic_caveats(framework, **base, include_value_lte=True)
+
+    assert with_value_lte[:3] == default
+    assert with_value_lte[3] == Caveat(framework.enforcer("ValueLteEnforcer"), terms.value_lte(0))
+
+
+@pytest.mark.parametrize("include_value_lte", [False, True])
+def test_both_default_shapes_pass_validation(
+    framework: FrameworkAddresses, include_value_lte: bool
+) -> None:
+    caveats = default_periodic_caveats(
+        framework,
+        token=TOKEN,
+        period_amount=AMOUNT,
+        period_duration=PERIOD,
+        start_date=START,
+        expiry=EXPIRY,
+        payee=PAYEE,
+        include_value_lte=include_value_lte,
+    )
+
+    validated = validate(
+        encode_permission_context([signed(framework, caveats)]),
+        framework,
+        now=START,
+        start_date=START,
+        require_signature_match=True,
+    )
+
+    assert (validated.payee, validated.expiry) == (PAYEE, EXPIRY)
 
 
 def test_accepts_our_own_signed_root_delegation(framework: FrameworkAddresses) -> None:

@@ -36,6 +36,7 @@ def default_periodic_caveats(
     start_date: int,
     expiry: int,
     payee: str,
+    include_value_lte: bool = False,
 ) -> list[Caveat]:
     """Our caveats for a recurring charge, cheapest set that is still safe, in evaluation order.
 
@@ -44,26 +45,46 @@ def default_periodic_caveats(
     2. ``ERC20PeriodTransfer(token, period_amount, period_duration, start_date)``: the only way to
        move funds is ``token.transfer`` within the per-period cap (single call, default mode);
     3. ``AllowedCalldata(4, abi.encode(payee))``: the transfer's recipient is the merchant;
-    4. ``ValueLte(0)``: no native value may ride along with the transfer.
+    4. only with ``include_value_lte=True``: ``ValueLte(0)``, no native value may ride along.
 
     No Redeemer caveat: the leaf delegate already is our redeemer and the manager only lets the
     delegate redeem, so it would cost ~23k gas per charge for nothing.
 
-    ValueLte(0) is kept on purpose, despite its ~23k gas. The claim that the period enforcer only
-    allows a zero-value call is false for v1.3.0: its ``_validateAndConsumeTransfer`` decodes the
-    execution as ``(address target_,, bytes calldata callData_) = ...decodeSingle()`` and never
-    reads the value (MetaMask/delegation-framework tag v1.3.0, and main as of 2026-05; a
-    ``require(value_ == 0, "...invalid-value-in-erc20-transfer")`` exists only on the unmerged
-    ``fix/audit-april-2025-4.13`` branch). A standard ERC-20 ``transfer`` is non-payable and would
-    revert, but with a token whose ``transfer`` is payable, whoever holds the redeemer key could
-    move the customer's ETH to the token contract along with each charge.
+    Why ``ValueLte(0)`` is off by default. The v1.3.0 period enforcer does *not* check the
+    execution's value: its ``_validateAndConsumeTransfer`` decodes ``(address target_,, bytes
+    calldata callData_) = ...decodeSingle()`` and never reads it (tag v1.3.0 and main as of
+    2026-05; a ``require(value_ == 0, "...invalid-value-in-erc20-transfer")`` exists only on the
+    unmerged ``fix/audit-april-2025-4.13`` branch). ValueLte(0) closes that gap on-chain, but it
+    costs ~20k gas per charge: ~151.5k against ~131.4k per charge batched (50 customers) in the
+    steady state, 4.40x against 3.82x a plain ERC-20 transfer (``make bench-gas``, see
+    docs/benchmarks.md), which misses the 4.0x target. Without it, the period cap, payee lock
+    and expiry are still enforced on-chain, and a value-carrying execution still cannot move the
+    customer's ETH, because:
+
+    - the only call the period enforcer lets through is ``transfer(address,uint256)`` on the
+      delegation's token, and tokens are allow-listed per network (the chain registry lists
+      verified native USDC/USDT only; the signer refuses any other token);
+    - those tokens' ``transfer`` is non-payable, so a call with value > 0 reverts (proved against
+      the test token in ``tests/delegation/test_onchain.py``). USDC's ``FiatTokenProxy`` has a
+      payable fallback, but it delegatecalls a non-payable ``transfer`` of the implementation,
+      and ``msg.value`` is preserved across a delegatecall, so that reverts too;
+    - the signer's policy builds the execution itself, always with value 0.
+
+    Pass ``include_value_lte=True`` for a token whose ``transfer`` might be payable, or for
+    defence in depth against a compromised redeemer key where the gas does not matter.
+    `cyphera.delegation.erc7715.validate_periodic_grant` accepts both shapes (and requires
+    ``ValueLte`` to be 0 when present).
     """
     period_terms = terms.erc20_period_transfer(token, period_amount, period_duration, start_date)
     if check_uint(expiry, field="expiry", error=TermsError) <= start_date:
         raise TermsError("expiry must be later than start_date", code="value_out_of_range")
-    return [
+    caveats = [
         Caveat(enforcer=framework.enforcer(TIMESTAMP_ENFORCER), terms=terms.timestamp(0, expiry)),
         Caveat(enforcer=framework.enforcer(ERC20_PERIOD_TRANSFER_ENFORCER), terms=period_terms),
         Caveat(enforcer=framework.enforcer(ALLOWED_CALLDATA_ENFORCER), terms=terms.payee(payee)),
-        Caveat(enforcer=framework.enforcer(VALUE_LTE_ENFORCER), terms=terms.value_lte(0)),
     ]
+    if include_value_lte:
+        caveats.append(
+            Caveat(enforcer=framework.enforcer(VALUE_LTE_ENFORCER), terms=terms.value_lte(0))
+        )
+    return caveats
