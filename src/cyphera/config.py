@@ -87,6 +87,14 @@ class ChainSettings(BaseModel):
         return self.local_deployment or home / "local-deployment.json"
 
 
+class DevSettings(BaseModel):
+    """Ports of the embedded services ``cyphera dev`` starts (``CYPHERA_DEV__*``)."""
+
+    database_port: int = Field(default=DEV_DATABASE_PORT, ge=1, le=65535)
+    anvil_port: int = Field(default=DEV_ANVIL_PORT, ge=1, le=65535)
+    signer_port: int = Field(default=DEV_SIGNER_PORT, ge=1, le=65535)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CYPHERA_",
@@ -103,6 +111,7 @@ class Settings(BaseSettings):
     signer: SignerClientSettings = SignerClientSettings()
     billing: BillingSettings = BillingSettings()
     chain: ChainSettings = ChainSettings()
+    dev: DevSettings = DevSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

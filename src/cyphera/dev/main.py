@@ -10,7 +10,7 @@ import time
 import httpx
 
 from cyphera.chain.networks import rpc_env_var
-from cyphera.config import DEV_SIGNER_PORT, Settings
+from cyphera.config import Settings
 from cyphera.dev import stack
 from cyphera.dev.seed import seed_demo
 from cyphera.dev.supervisor import Child, Supervisor
@@ -44,11 +44,11 @@ def run(settings: Settings) -> int:
     paths.home.mkdir(parents=True, exist_ok=True)
 
     _step(f"PostgreSQL (data in {paths.postgres})")
-    cluster = stack.start_database(paths)
+    cluster = stack.start_database(paths, port=settings.dev.database_port)
     database_url = cluster.url(stack.DATABASE_NAME, driver="psycopg")
 
     _step("local chain (anvil, prague) with the Delegation Framework v1.3.0 and test USDC/USDT")
-    devnet = stack.start_chain(paths)
+    devnet = stack.start_chain(paths, port=settings.dev.anvil_port)
     anvil, deployment = devnet.anvil, devnet.deployment
     try:
         _step("demo data")
@@ -60,7 +60,8 @@ def run(settings: Settings) -> int:
             rpc_env_var("local"): anvil.rpc_url,
             "CYPHERA_SIGNER_DATABASE__URL": database_url,
             "CYPHERA_SIGNER_LOCAL_DEPLOYMENT_PATH": str(paths.deployment),
-            "CYPHERA_SIGNER_LISTEN_ADDRESS": f"127.0.0.1:{DEV_SIGNER_PORT}",
+            "CYPHERA_SIGNER_LISTEN_ADDRESS": f"127.0.0.1:{settings.dev.signer_port}",
+            "CYPHERA_SIGNER__TARGET": f"127.0.0.1:{settings.dev.signer_port}",
             # The dev relayer is a public anvil key; it only ever holds local-chain ETH.
             "CYPHERA_SIGNER_RELAYER_PRIVATE_KEY": stack.relayer_account().key.hex(),
         }
