@@ -8,132 +8,27 @@ the database (no second invoice) and, when forced, by the on-chain period enforc
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cyphera.api.app import create_app
 from cyphera.chain.devnet import Devnet
-from cyphera.chain.networks import NetworkRegistry, load_registry
-from cyphera.config import DatabaseSettings, Environment, Settings, SignerClientSettings
 from cyphera.db.engine import transaction
 from cyphera.invoice import service as invoices
-from cyphera.kit.clock import FrozenClock, from_unix, to_unix
+from cyphera.kit.clock import from_unix, to_unix
 from cyphera.models import Invoice, Payment, Permission, Subscription
-from cyphera.payment.signer_gateway import SignerGateway
-from cyphera.signer.client import SignerClient
-from cyphera.signer.config import SignerSettings
-from cyphera.signer.keys import RelayerKey
 from cyphera.signer.schemas import ChargeInput, ChargeStatus
-from cyphera.signer.server import RunningSigner, start_signer
 from cyphera.subscription import billing
 from cyphera.worker.app import additional_context
 from cyphera.worker.app import create_app as create_worker_app
 from cyphera.worker.context import WorkerContext
-from tests.fixtures.api import WorkspaceKeys, serve
-
-TOKEN = "e2e-signer-token-with-enough-entropy-0123456789"
-USDC = 10**6
-PRICE_CENTS = 1999
-PRICE_UNITS = PRICE_CENTS * 10**4  # 6-decimal token units
-
-
-@dataclass
-class Platform:
-    chain: Devnet
-    registry: NetworkRegistry
-    clock: FrozenClock
-    signer: SignerClient
-    gateway: SignerGateway
-    sessionmaker: async_sessionmaker[AsyncSession]
-    database_url: str
-    api_url: str
-
-
-@pytest.fixture
-def e2e_clock(chain: Devnet) -> FrozenClock:
-    # Our clock starts where the chain's is, so "now" means the same thing to both.
-    return FrozenClock(from_unix(chain.latest_timestamp()))
-
-
-@pytest.fixture
-def registry(chain: Devnet) -> NetworkRegistry:
-    return load_registry(
-        chain.deployment, {"CYPHERA_RPC_LOCAL": chain.rpc_url}, artifacts=chain.artifacts
-    )
-
-
-@pytest.fixture
-async def running_signer(
-    chain: Devnet, registry: NetworkRegistry, database_url: str
-) -> AsyncIterator[RunningSigner]:
-    relayer = chain.new_account(ether=10)
-    settings = SignerSettings(
-        database=DatabaseSettings(url=SecretStr(database_url), pool_size=5),
-        auth_tokens=[SecretStr(TOKEN)],
-        listen_address="127.0.0.1:0",
-        poll_interval_seconds=0.1,
-    )
-    running = await start_signer(
-        settings, key=RelayerKey.from_private_key(relayer.key), registry=registry
-    )
-    yield running
-    with contextlib.suppress(Exception):
-        await running.stop(grace=0)
-
-
-@pytest.fixture
-def api_url(
-    database_settings: DatabaseSettings,
-    e2e_clock: FrozenClock,
-    registry: NetworkRegistry,
-    running_signer: RunningSigner,
-) -> Iterator[str]:
-    # The app builds its own signer client: uvicorn serves it on another thread's event loop.
-    settings = Settings(
-        environment=Environment.TEST,
-        database=database_settings,
-        signer=SignerClientSettings(
-            target=f"127.0.0.1:{running_signer.port}", token=SecretStr(TOKEN)
-        ),
-    )
-    app = create_app(settings, clock=e2e_clock, registry=registry)
-    with serve(app) as base_url:
-        yield base_url
-
-
-@pytest.fixture
-async def platform(
-    chain: Devnet,
-    registry: NetworkRegistry,
-    e2e_clock: FrozenClock,
-    running_signer: RunningSigner,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    database_url: str,
-    api_url: str,
-) -> AsyncIterator[Platform]:
-    client = SignerClient(f"127.0.0.1:{running_signer.port}", TOKEN, timeout_seconds=30)
-    yield Platform(
-        chain=chain,
-        registry=registry,
-        clock=e2e_clock,
-        signer=client,
-        gateway=SignerGateway(client),
-        sessionmaker=sessionmaker,
-        database_url=database_url,
-        api_url=api_url,
-    )
-    await client.close()
+from tests.fixtures.api import WorkspaceKeys
+from tests.fixtures.platform import PRICE_CENTS, PRICE_UNITS, USDC, Platform
 
 
 def customer_account(chain: Devnet) -> LocalAccount:

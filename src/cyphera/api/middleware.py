@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_to_bytes
 
 import pydantic_core
 import structlog
@@ -106,6 +107,16 @@ class BodyGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not _url_is_storable(scope):
+            response = error_response(
+                400,
+                error_type="invalid_request_error",
+                code="parameter_invalid",
+                message="The URL contains a NUL character or bytes that are not UTF-8; "
+                "ids and filters never do.",
+            )
+            await response(scope, receive, send)
+            return
         headers = Headers(scope=scope)
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
@@ -129,6 +140,23 @@ class BodyGuardMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, replay_body(body, receive), send)
+
+
+def _url_is_storable(scope: Scope) -> bool:
+    """Whether path and query can reach PostgreSQL as text: no NUL, valid UTF-8 only.
+
+    Caught here once, so no endpoint turns a ``%00`` in an id or a filter into a database error.
+    """
+    path: str = scope.get("path", "")
+    query = unquote_to_bytes(scope.get("query_string", b"").replace(b"+", b" "))
+    if "\x00" in path or b"\x00" in query:
+        return False
+    try:
+        path.encode("utf-8")
+        query.decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
 
 
 class BodyTooLarge(Exception):
