@@ -13,6 +13,9 @@ Exactly once, whatever crashes and wherever:
   can only observe the first charge, never make a second.
 * When a subscription is no longer chargeable, a pending payment is only failed after the signer
   confirms it has never seen it.
+
+A failed attempt goes to `cyphera.subscription.dunning` (past_due, retries, then unpaid or
+canceled); a paid one to `cyphera.subscription.lifecycle.mark_invoice_paid`.
 """
 
 from __future__ import annotations
@@ -26,14 +29,16 @@ from cyphera.db.engine import transaction
 from cyphera.db.jobs import defer
 from cyphera.invoice import service as invoices
 from cyphera.kit.clock import Clock
-from cyphera.kit.periods import retry_deadline
 from cyphera.models import Invoice, Payment, Permission, Price, Subscription
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.payment import IN_FLIGHT, PaymentStatus
+from cyphera.models.permission import PermissionStatus
+from cyphera.models.subscription import SubscriptionStatus
 from cyphera.payment import service as payments
 from cyphera.payment.gateway import ChargeGateway, ChargeOutcome, ChargeState
 from cyphera.permission.service import is_usable
-from cyphera.subscription import service as subscriptions
+from cyphera.subscription import dunning, lifecycle
+from cyphera.subscription.proration import apply_balance
 
 COLLECT_TASK = "payment.collect"
 RECHECK_DELAY = timedelta(seconds=5)
@@ -60,16 +65,28 @@ async def open_period_invoice(
     price: Price,
     permission: Permission | None,
 ) -> tuple[Invoice, Payment | None]:
-    """Open the current period's invoice and, when the permission can pay it, its payment."""
+    """Open the current period's invoice and, when the permission can pay it, its payment.
+
+    The pending proration balance is applied (a credit never takes the amount below zero; what is
+    left carries over). An invoice of zero is paid at once, with no charge.
+    """
+    amount_due, subscription.proration_balance = apply_balance(
+        price.unit_amount * subscription.quantity, subscription.proration_balance
+    )
     invoice = await invoices.open_for_period(
         session,
         subscription=subscription,
         period_index=subscription.period_index,
         period_start=subscription.current_period_start,
         period_end=subscription.current_period_end,
-        amount_due=price.unit_amount * subscription.quantity,
+        amount_due=amount_due,
         currency=price.currency,
     )
+    if amount_due == 0:
+        at = subscription.current_period_start
+        await invoices.mark_paid(session, invoice=invoice, at=at)
+        await lifecycle.mark_invoice_paid(session, subscription, invoice, at=at)
+        return invoice, None
     if permission is None:
         return invoice, None
     payment = await payments.create_for_invoice(session, invoice=invoice, permission=permission)
@@ -77,10 +94,69 @@ async def open_period_invoice(
     return invoice, payment
 
 
+async def start(
+    session: AsyncSession, *, subscription: Subscription, price: Price, permission: Permission
+) -> Payment | None:
+    """Bill a new subscription: its first period's invoice and payment, or nothing while it is
+    trialing (the trial's end is a renewal, which bills the first paid period)."""
+    if subscription.status is SubscriptionStatus.TRIALING:
+        return None
+    _, payment = await open_period_invoice(
+        session, subscription=subscription, price=price, permission=permission
+    )
+    return payment
+
+
+async def open_proration_invoice(
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    permission: Permission,
+    amount_due: int,
+    currency: str,
+) -> tuple[Invoice, Payment]:
+    """Invoice a proration now and enqueue its collection (``always_invoice``)."""
+    invoice = await invoices.open_proration(
+        session,
+        subscription=subscription,
+        period_start=subscription.current_period_start,
+        period_end=subscription.current_period_end,
+        amount_due=amount_due,
+        currency=currency,
+    )
+    payment = await payments.create_for_invoice(session, invoice=invoice, permission=permission)
+    await enqueue_collect(session, payment)
+    return invoice, payment
+
+
+def unusable_code(permission: Permission | None) -> str:
+    """The failure code of charging under a permission `is_usable` refused."""
+    if permission is None or permission.status is PermissionStatus.REVOKED:
+        return "permission_revoked"
+    if permission.status is PermissionStatus.EXHAUSTED:
+        return "permission_exhausted"
+    return "permission_expired"
+
+
+async def end_at_period_end(session: AsyncSession, *, subscription: Subscription) -> None:
+    """``cancel_at_period_end`` reached: canceled as of the period's end, nothing left to collect."""
+    await dunning.close_open_invoices(session, subscription)
+    await lifecycle.transition(
+        session,
+        subscription,
+        SubscriptionStatus.CANCELED,
+        at=subscription.current_period_end,
+        reason=lifecycle.CANCELLATION_REQUESTED,
+    )
+
+
 async def renew_due(
     sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, limit: int = 200
 ) -> list[str]:
-    """Advance every due subscription by one period; returns the ids of the invoices opened."""
+    """Advance every due subscription by one period; returns the ids of the invoices opened.
+
+    A trialing subscription is due at its trial's end: this opens its first paid period.
+    """
     now = clock.now()
     opened: list[str] = []
     async with transaction(sessionmaker) as session:
@@ -89,7 +165,7 @@ async def renew_due(
                 await session.execute(
                     select(Subscription)
                     .where(
-                        Subscription.status.in_(subscriptions.RENEWABLE),
+                        Subscription.status.in_(lifecycle.RENEWABLE),
                         Subscription.current_period_end <= now,
                     )
                     .order_by(Subscription.current_period_end, Subscription.id)
@@ -102,7 +178,7 @@ async def renew_due(
         )
         for subscription in due:
             if subscription.cancel_at_period_end:
-                await subscriptions.end_at_period_end(session, subscription=subscription)
+                await end_at_period_end(session, subscription=subscription)
                 continue
             price = await session.get_one(Price, subscription.price_id)
             permission = (
@@ -110,15 +186,68 @@ async def renew_due(
                 if subscription.permission_id
                 else None
             )
-            await subscriptions.advance_period(session, subscription=subscription, price=price)
+            if subscription.status is SubscriptionStatus.PAST_DUE:
+                # Dunning ends inside the period's on-chain window, before the next due date; an
+                # invoice still open now (a stopped worker) can no longer be collected.
+                await dunning.close_open_invoices(session, subscription, uncollectible=True)
+                subscription.next_payment_attempt_at = None
+            await lifecycle.advance_period(session, subscription=subscription, price=price)
             usable = permission if permission and is_usable(permission, at=now) else None
             invoice, _ = await open_period_invoice(
                 session, subscription=subscription, price=price, permission=usable
             )
-            if usable is None:
-                await subscriptions.mark_renewal_failed(session, subscription)
+            if usable is None and invoice.status is InvoiceStatus.OPEN:
+                await dunning.on_payment_failed(
+                    session,
+                    subscription=subscription,
+                    invoice=invoice,
+                    code=unusable_code(permission),
+                    price=price,
+                    permission=permission,
+                    now=now,
+                )
             opened.append(invoice.id)
     return opened
+
+
+async def retry_payment(
+    session: AsyncSession, *, subscription: Subscription, now: datetime
+) -> Payment | None:
+    """Make the next dunning attempt at the current period's invoice (subscription locked)."""
+    subscription.next_payment_attempt_at = None
+    invoice = (
+        await session.execute(
+            select(Invoice)
+            .where(
+                Invoice.subscription_id == subscription.id,
+                Invoice.period_index == subscription.period_index,
+                Invoice.status == InvoiceStatus.OPEN,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if invoice is None or await dunning.has_payment_in_flight(session, invoice):
+        return None
+    price = await session.get_one(Price, subscription.price_id)
+    permission = (
+        await session.get(Permission, subscription.permission_id)
+        if subscription.permission_id
+        else None
+    )
+    if permission is None or not is_usable(permission, at=now):
+        await dunning.on_payment_failed(
+            session,
+            subscription=subscription,
+            invoice=invoice,
+            code=unusable_code(permission),
+            price=price,
+            permission=permission,
+            now=now,
+        )
+        return None
+    payment = await payments.create_for_invoice(session, invoice=invoice, permission=permission)
+    await enqueue_collect(session, payment)
+    return payment
 
 
 async def collect(
@@ -147,9 +276,7 @@ async def collect(
             return None
         invoice_id, subscription_id = ref
         subscription = (
-            await subscriptions.get_for_update(session, subscription_id)
-            if subscription_id
-            else None
+            await lifecycle.get_for_update(session, subscription_id) if subscription_id else None
         )
         invoice = await invoices.get_for_update(session, invoice_id)
         payment = await payments.get_for_update(session, payment_id)
@@ -157,22 +284,24 @@ async def collect(
         if payment.status not in IN_FLIGHT:
             return payment.status
         permission = await session.get_one(Permission, payment.permission_id)
+        price = (
+            await session.get_one(Price, subscription.price_id)
+            if subscription is not None
+            else None
+        )
         now = clock.now()
 
         refusal = _refusal(subscription, invoice, permission, now=now)
-        outcome: ChargeOutcome | None
-        if refusal is None and subscription is not None:
-            price = await session.get_one(Price, subscription.price_id)
-            interval, count = subscriptions.plan_of(price)
-            deadline = retry_deadline(
-                subscription.billing_anchor,
-                interval,
-                count,
-                invoice.period_index or 0,
-                permission.start_at,
+        if refusal is None and subscription is not None and price is not None:
+            index = lifecycle.period_index_of(subscription, invoice)
+            deadline = (
+                None
+                if index is None
+                else lifecycle.charge_deadline(subscription, price, permission, index)
             )
-            if now >= deadline:
+            if deadline is None or now >= deadline:
                 refusal = "period_window_closed"
+        outcome: ChargeOutcome | None
         if refusal is None:
             outcome = await gateway.charge(
                 payments.order_for(payment, permission), wait_seconds=wait_seconds
@@ -191,13 +320,20 @@ async def collect(
         if payment.status is PaymentStatus.SUCCEEDED:
             await invoices.mark_paid(session, invoice=invoice, at=now)
             if subscription is not None:
-                await subscriptions.mark_invoice_paid(session, subscription)
+                await lifecycle.mark_invoice_paid(session, subscription, invoice, at=now)
         elif payment.status is PaymentStatus.FAILED:
-            await invoices.record_payment_failed(
-                session, invoice=invoice, code=payment.failure_code or "unknown"
-            )
-            if subscription is not None:
-                await subscriptions.mark_renewal_failed(session, subscription)
+            code = payment.failure_code or "unknown"
+            await invoices.record_payment_failed(session, invoice=invoice, code=code)
+            if subscription is not None and price is not None:
+                await dunning.on_payment_failed(
+                    session,
+                    subscription=subscription,
+                    invoice=invoice,
+                    code=code,
+                    price=price,
+                    permission=permission,
+                    now=now,
+                )
         else:
             await enqueue_collect(session, payment, at=now + RECHECK_DELAY)
         return payment.status
@@ -206,10 +342,11 @@ async def collect(
 def _refusal(
     subscription: Subscription | None, invoice: Invoice, permission: Permission, *, now: datetime
 ) -> str | None:
-    if subscription is not None and subscription.status not in subscriptions.CHARGEABLE:
-        return "subscription_canceled"
+    if subscription is not None and subscription.status not in lifecycle.CHARGEABLE:
+        # subscription_canceled, subscription_paused, subscription_unpaid, ...
+        return f"subscription_{subscription.status.value}"
     if invoice.status is not InvoiceStatus.OPEN:
         return "invoice_not_open"
     if not is_usable(permission, at=now):
-        return "permission_expired" if now >= permission.expires_at else "permission_revoked"
+        return unusable_code(permission)
     return None

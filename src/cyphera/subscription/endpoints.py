@@ -1,24 +1,40 @@
-"""Read endpoints of the billing objects: subscriptions, invoices, payments."""
+"""Endpoints of the billing objects: subscriptions (read and lifecycle actions), invoices, payments.
+
+A subscription's status is never a parameter: it changes only through the actions below
+(cancel, pause, resume) and through billing, each a transition checked by
+`cyphera.subscription.lifecycle`.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
-from cyphera.auth.dependencies import AuthDep, SessionDep
+from cyphera.auth.dependencies import AuthDep, ClockDep, SessionDep
 from cyphera.auth.resources import get_scoped, list_scoped
+from cyphera.kit.clock import to_unix
 from cyphera.kit.pagination import ListObject
 from cyphera.models import Invoice as InvoiceModel
 from cyphera.models import Payment as PaymentModel
 from cyphera.models import Subscription as SubscriptionModel
+from cyphera.subscription import service
+from cyphera.subscription.proration import ProrationBehavior
 from cyphera.subscription.schemas import (
     Invoice,
     InvoiceListParams,
     Payment,
     PaymentListParams,
+    PreviewChangeParams,
+    ProrationLine,
     Subscription,
+    SubscriptionCancel,
+    SubscriptionChangePreview,
     SubscriptionListParams,
+    SubscriptionPause,
+    SubscriptionResume,
+    SubscriptionUpdate,
+    UpcomingInvoice,
 )
 
 router = APIRouter()
@@ -51,6 +67,170 @@ async def get_subscription(
 ) -> Subscription:
     return Subscription.from_model(
         await get_scoped(session, SubscriptionModel, subscription_id, auth.scope)
+    )
+
+
+@router.post(
+    "/v1/subscriptions/{subscription_id}",
+    tags=["Subscriptions"],
+    summary="Update a subscription",
+    description="Set or clear `cancel_at_period_end`, change the price (with a proration "
+    "behaviour; preview it with `GET /v1/subscriptions/{id}/preview_change`), or merge "
+    "`metadata`. A price whose amount per period exceeds the customer's on-chain permission, or "
+    "with another interval, is refused with `409 permission_insufficient`: create a new checkout "
+    "session for it.",
+)
+async def update_subscription(
+    subscription_id: str,
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
+    body: Annotated[SubscriptionUpdate | None, Body()] = None,
+) -> Subscription:
+    subscription = await service.update(
+        session,
+        scope=auth.scope,
+        subscription_id=subscription_id,
+        data=body or SubscriptionUpdate(),
+        clock=clock,
+    )
+    return Subscription.from_model(subscription)
+
+
+@router.delete(
+    "/v1/subscriptions/{subscription_id}",
+    tags=["Subscriptions"],
+    summary="Cancel a subscription now",
+    description="Same as `POST /v1/subscriptions/{id}/cancel` without `at_period_end`.",
+)
+async def delete_subscription(
+    subscription_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
+) -> Subscription:
+    subscription = await service.cancel(
+        session, scope=auth.scope, subscription_id=subscription_id, clock=clock
+    )
+    return Subscription.from_model(subscription)
+
+
+@router.post(
+    "/v1/subscriptions/{subscription_id}/cancel",
+    tags=["Subscriptions"],
+    summary="Cancel a subscription",
+    description="Now (default): the subscription is `canceled` and its open invoices are voided, "
+    "except one whose payment is already in flight (its outcome settles it); nothing is charged "
+    "afterwards, even by a collection already queued. With `at_period_end`: it stays as it is "
+    "until the current period ends, then ends without another charge; undo with "
+    "`POST /v1/subscriptions/{id}` and `cancel_at_period_end=false`.",
+)
+async def cancel_subscription(
+    subscription_id: str,
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
+    body: Annotated[SubscriptionCancel | None, Body()] = None,
+) -> Subscription:
+    subscription = await service.cancel(
+        session,
+        scope=auth.scope,
+        subscription_id=subscription_id,
+        clock=clock,
+        at_period_end=(body or SubscriptionCancel()).at_period_end,
+    )
+    return Subscription.from_model(subscription)
+
+
+@router.post(
+    "/v1/subscriptions/{subscription_id}/pause",
+    tags=["Subscriptions"],
+    summary="Pause a subscription",
+    description="An active or past-due subscription stops renewing and charging; its open "
+    "invoices are voided. With `resumes_at` it resumes by itself then.",
+)
+async def pause_subscription(
+    subscription_id: str,
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
+    body: Annotated[SubscriptionPause | None, Body()] = None,
+) -> Subscription:
+    subscription = await service.pause(
+        session,
+        scope=auth.scope,
+        subscription_id=subscription_id,
+        clock=clock,
+        resumes_at=(body or SubscriptionPause()).resumes_at,
+    )
+    return Subscription.from_model(subscription)
+
+
+@router.post(
+    "/v1/subscriptions/{subscription_id}/resume",
+    tags=["Subscriptions"],
+    summary="Resume a paused subscription",
+    description="Before the paid period ends, the schedule simply continues. After it, the "
+    "billing cycle is re-anchored at the moment of the resume and the new period is invoiced and "
+    "charged at once.",
+)
+async def resume_subscription(
+    subscription_id: str,
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
+    body: Annotated[SubscriptionResume | None, Body()] = None,
+) -> Subscription:
+    subscription = await service.resume(
+        session, scope=auth.scope, subscription_id=subscription_id, clock=clock
+    )
+    return Subscription.from_model(subscription)
+
+
+@router.get(
+    "/v1/subscriptions/{subscription_id}/preview_change",
+    tags=["Subscriptions"],
+    summary="Preview a price change",
+    description="The prorations (integer cents, each line floored in the customer's favour), "
+    "what would be charged now and the next invoice, if the price changed now. Nothing changes; "
+    "a change that would be refused is refused here the same way.",
+)
+async def preview_subscription_change(
+    subscription_id: str,
+    params: Annotated[PreviewChangeParams, Query()],
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
+) -> SubscriptionChangePreview:
+    change = await service.preview_change(
+        session,
+        scope=auth.scope,
+        subscription_id=subscription_id,
+        price_id=params.price,
+        behavior=ProrationBehavior(params.proration_behavior),
+        clock=clock,
+    )
+    return SubscriptionChangePreview(
+        subscription=change.subscription.id,
+        price=change.new_price.id,
+        proration_behavior=change.behavior.value,
+        proration_date=to_unix(change.at),
+        currency=change.new_price.currency,
+        lines=[
+            ProrationLine(
+                description=line.description,
+                amount=line.amount,
+                price=line.price_id,
+                period_start=to_unix(line.period_start),
+                period_end=to_unix(line.period_end),
+            )
+            for line in change.lines
+        ],
+        proration_amount=change.proration_amount,
+        amount_due_now=change.amount_due_now,
+        proration_balance=change.proration_balance,
+        next_invoice=UpcomingInvoice(
+            period_start=to_unix(change.next_period_start),
+            period_end=to_unix(change.next_period_end),
+            amount_due=change.next_amount_due,
+        ),
     )
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.config import JsonDict
 
 from cyphera.kit.clock import to_unix
+from cyphera.kit.metadata import Metadata
 from cyphera.kit.pagination import ListParams
+from cyphera.kit.schema import RequestModel, refuse_null
+from cyphera.kit.text import StorableStr
 from cyphera.models import Invoice as InvoiceModel
 from cyphera.models import Payment as PaymentModel
 from cyphera.models import Subscription as SubscriptionModel
@@ -19,7 +23,49 @@ def _ts(value: Any) -> int | None:
     return None if value is None else to_unix(value)
 
 
+_SUBSCRIPTION_EXAMPLE: JsonDict = {
+    "id": "sub_1MowQVLkdIwHu7ixeRlqHVzs",
+    "object": "subscription",
+    "livemode": False,
+    "created": 1767225600,
+    "status": "active",
+    "customer": "cus_NffrFeUfNV2Hib9nY3kTq2xP",
+    "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
+    "quantity": 1,
+    "permission": "perm_Q2xPfLmNWjs8kKbJWmuuc3kT",
+    "billing_cycle_anchor": 1767225600,
+    "current_period_start": 1767225600,
+    "current_period_end": 1769904000,
+    "cancel_at_period_end": False,
+    "canceled_at": None,
+    "ended_at": None,
+    "cancellation_details": {"reason": None},
+    "trial_start": None,
+    "trial_end": None,
+    "pause_collection": None,
+    "next_payment_attempt": None,
+    "proration_balance": 0,
+    "metadata": {},
+}
+
+
+class PauseCollection(BaseModel):
+    behavior: Literal["void"] = Field(
+        default="void",
+        description="Invoices of the paused time are voided: nothing is charged while paused.",
+    )
+    resumes_at: int | None = Field(description="When it resumes by itself (Unix time), if set.")
+
+
+class CancellationDetails(BaseModel):
+    reason: str | None = Field(
+        description="`cancellation_requested` (by the merchant) or `payment_failed` (dunning)."
+    )
+
+
 class Subscription(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_SUBSCRIPTION_EXAMPLE]})
+
     id: str
     object: Literal["subscription"] = "subscription"
     livemode: bool
@@ -35,6 +81,17 @@ class Subscription(BaseModel):
     cancel_at_period_end: bool
     canceled_at: int | None
     ended_at: int | None
+    cancellation_details: CancellationDetails
+    trial_start: int | None
+    trial_end: int | None
+    pause_collection: PauseCollection | None = Field(description="Set while the status is paused.")
+    next_payment_attempt: int | None = Field(
+        description="When a past-due invoice is retried next (Unix time)."
+    )
+    proration_balance: int = Field(
+        description="Cents of prorations not invoiced yet: positive is added to the next invoice, "
+        "negative is a credit taken off the next invoices."
+    )
     metadata: dict[str, str]
 
     @classmethod
@@ -54,7 +111,17 @@ class Subscription(BaseModel):
             cancel_at_period_end=s.cancel_at_period_end,
             canceled_at=_ts(s.canceled_at),
             ended_at=_ts(s.ended_at),
-            metadata=s.metadata_,
+            cancellation_details=CancellationDetails(reason=s.cancellation_reason),
+            trial_start=_ts(s.trial_start),
+            trial_end=_ts(s.trial_end),
+            pause_collection=(
+                PauseCollection(resumes_at=_ts(s.resumes_at))
+                if s.status is SubscriptionStatus.PAUSED
+                else None
+            ),
+            next_payment_attempt=_ts(s.next_payment_attempt_at),
+            proration_balance=s.proration_balance,
+            metadata=dict(s.metadata_),
         )
 
 
@@ -147,3 +214,156 @@ class InvoiceListParams(ListParams):
 
 class PaymentListParams(ListParams):
     invoice: str | None = None
+
+
+# --- requests ------------------------------------------------------------------------------------
+
+ObjectId = Annotated[StorableStr, StringConstraints(min_length=1, max_length=100)]
+ProrationBehaviorName = Literal["create_prorations", "none", "always_invoice"]
+MAX_UNIX_TIME = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+class SubscriptionUpdate(RequestModel):
+    """Only the parameters given change; ``metadata`` is merged (``""`` removes a key).
+
+    ``status`` is not a parameter: cancel, pause and resume are actions with their own endpoints.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"cancel_at_period_end": True},
+                {"cancel_at_period_end": False},
+                {"price": "price_1MoBy5LkdIwHu7ixZhnattbh", "proration_behavior": "none"},
+                {"metadata": {"order": "6735"}},
+            ]
+        }
+    )
+
+    cancel_at_period_end: bool | None = Field(
+        default=None,
+        description="`true` ends the subscription when the current period ends (no further "
+        "charge); `false` undoes that while it is still running.",
+    )
+    price: ObjectId | None = Field(
+        default=None,
+        description="A recurring price with the same currency, interval and interval_count whose "
+        "amount per period fits the customer's on-chain permission; otherwise "
+        "`409 permission_insufficient` (create a new checkout session for that price).",
+    )
+    proration_behavior: ProrationBehaviorName | None = Field(
+        default=None,
+        description="With `price`: `create_prorations` (default) puts the proration on the next "
+        "invoice, `none` makes the new price apply from the next period, `always_invoice` "
+        "charges a net proration now. Prorations are floored in the customer's favour.",
+    )
+    metadata: Metadata | None = None
+
+    _not_null = field_validator(
+        "cancel_at_period_end", "price", "proration_behavior", "metadata", mode="before"
+    )(refuse_null)
+
+
+class SubscriptionCancel(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"at_period_end": True}, {}]})
+
+    at_period_end: bool = Field(
+        default=False,
+        description="`true`: keep it until the current period ends, then cancel (nothing more is "
+        "charged). `false` (default): cancel now and void its open invoices.",
+    )
+
+
+class SubscriptionPause(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"resumes_at": 1772323200}, {}]})
+
+    resumes_at: int | None = Field(
+        default=None,
+        ge=0,
+        le=MAX_UNIX_TIME,
+        description="Unix time at which it resumes by itself; omitted, it stays paused until "
+        "resumed.",
+    )
+
+
+class SubscriptionResume(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{}]})
+
+
+class PreviewChangeParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price: ObjectId = Field(description="The price to preview changing to.")
+    proration_behavior: ProrationBehaviorName = "create_prorations"
+
+
+# --- the preview of a price change -------------------------------------------------------------
+
+
+class ProrationLine(BaseModel):
+    description: str
+    amount: int = Field(description="Cents; negative is a credit.")
+    price: str
+    period_start: int
+    period_end: int
+
+
+class UpcomingInvoice(BaseModel):
+    period_start: int
+    period_end: int
+    amount_due: int = Field(description="Cents, with prorations and credits applied.")
+
+
+class SubscriptionChangePreview(BaseModel):
+    """What `POST /v1/subscriptions/{id}` with this price would do, computed now; nothing changes."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "object": "subscription_change_preview",
+                    "subscription": "sub_1MowQVLkdIwHu7ixeRlqHVzs",
+                    "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
+                    "proration_behavior": "create_prorations",
+                    "proration_date": 1768435200,
+                    "currency": "usd",
+                    "lines": [
+                        {
+                            "description": "Unused time on the previous price",
+                            "amount": -1032,
+                            "price": "price_1Mo9nGLkdIwHu7ixAbCdEfGh",
+                            "period_start": 1768435200,
+                            "period_end": 1769904000,
+                        },
+                        {
+                            "description": "Remaining time on the new price",
+                            "amount": 516,
+                            "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
+                            "period_start": 1768435200,
+                            "period_end": 1769904000,
+                        },
+                    ],
+                    "proration_amount": -516,
+                    "amount_due_now": 0,
+                    "proration_balance": -516,
+                    "next_invoice": {
+                        "period_start": 1769904000,
+                        "period_end": 1772323200,
+                        "amount_due": 484,
+                    },
+                }
+            ]
+        }
+    )
+
+    object: Literal["subscription_change_preview"] = "subscription_change_preview"
+    subscription: str
+    price: str
+    proration_behavior: ProrationBehaviorName
+    proration_date: int = Field(description="The instant the prorations are computed for.")
+    currency: str
+    lines: list[ProrationLine]
+    proration_amount: int = Field(description="Sum of the lines, cents.")
+    amount_due_now: int = Field(description="Charged at once (`always_invoice`), cents.")
+    proration_balance: int = Field(description="The subscription's balance after the change.")
+    next_invoice: UpcomingInvoice

@@ -1,140 +1,488 @@
-"""Subscriptions: state and transitions. Nothing sets a status from an API payload.
+"""Subscriptions: what a merchant can do to one — cancel, pause, resume, change its price.
 
-Transitions implemented here (the rest of Stripe's set grows in this module):
+Each action locks the subscription (then its invoices, then their payments: the order
+`billing.collect` uses, so an action waits for a charge in flight instead of racing it), asks
+`lifecycle.transition` for the status change, and records its event in the same transaction.
 
-    incomplete ──first invoice paid──▶ active ──renewal failed──▶ past_due ──paid──▶ active
-    active ──cancel_at_period_end reached──▶ canceled
+Decisions worth knowing (``docs/subscriptions.md`` has the long form):
+
+* **Cancel now** voids the open invoices, except one whose payment is already in flight: that
+  payment's outcome settles it (paid if the transfer landed, void otherwise). Once canceled,
+  `billing.collect` refuses to charge, even for a collection job queued before the cancel.
+* **Pause** (Stripe's ``pause_collection`` with ``behavior=void``): nothing is renewed or charged
+  while paused; open invoices are voided. **Resume** before the paid period ends simply continues
+  the schedule. Resume after it **re-anchors** the schedule at the resume instant and bills a
+  full new period at once. That is always safe on-chain: the resume is at or after the old
+  period's end, which is at or after the end of the on-chain window the last charge used, so the
+  new first charge falls in a fresh window, and the new due dates are again one window apart.
+* **Price change**: same currency, interval and interval_count, and an amount per period within
+  the permission's on-chain ``period_amount``; anything else needs a new checkout session
+  (``409 permission_insufficient``). Prorations: `cyphera.subscription.proration`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cyphera.event import service as events
-from cyphera.kit.ids import new_id
-from cyphera.kit.periods import Interval, period_start
-from cyphera.models import Customer, Permission, Price, Subscription
+from cyphera.auth.resources import get_scoped
+from cyphera.auth.scope import Scope, scoped
+from cyphera.exceptions import InvalidRequest
+from cyphera.kit.clock import Clock, from_unix, to_unix
+from cyphera.kit.ids import has_prefix
+from cyphera.kit.metadata import MetadataTooLarge, merge_metadata
+from cyphera.kit.money import USD_DECIMALS
+from cyphera.models import Invoice, Payment, Permission, Price, Subscription
+from cyphera.models.payment import PaymentStatus
+from cyphera.models.price import PriceType
 from cyphera.models.subscription import SubscriptionStatus
-
-CHARGEABLE = frozenset(
-    {
-        SubscriptionStatus.INCOMPLETE,
-        SubscriptionStatus.TRIALING,
-        SubscriptionStatus.ACTIVE,
-        SubscriptionStatus.PAST_DUE,
-    }
+from cyphera.permission.service import is_usable
+from cyphera.subscription import billing, dunning, lifecycle
+from cyphera.subscription.errors import (
+    PermissionInsufficient,
+    PermissionUnusable,
+    PriceNotUsable,
+    ProrationNotChargeable,
+    SubscriptionMissing,
+    SubscriptionStateInvalid,
 )
-RENEWABLE = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE})
+from cyphera.subscription.lifecycle import create, plan_of
+from cyphera.subscription.proration import (
+    ProrationBehavior,
+    ProrationLine,
+    apply_balance,
+    lines_for_change,
+)
+from cyphera.subscription.schemas import SubscriptionUpdate
+
+__all__ = [
+    "PriceChange",
+    "cancel",
+    "create",
+    "get_subscription",
+    "pause",
+    "plan_of",
+    "preview_change",
+    "resume",
+    "resume_subscription",
+    "update",
+]
+
+S = SubscriptionStatus
+SUBSCRIPTION_ID_PREFIX = "sub"
+PRICE_CHANGEABLE = frozenset({S.TRIALING, S.ACTIVE})
+_CHARGED = (PaymentStatus.SUCCEEDED, PaymentStatus.PENDING, PaymentStatus.SUBMITTED)
 
 
-def plan_of(price: Price) -> tuple[Interval, int]:
-    if price.recurring_interval is None or price.recurring_interval_count is None:
-        raise ValueError(f"price {price.id} is not recurring")
-    return Interval(price.recurring_interval), price.recurring_interval_count
-
-
-def period_bounds(
-    subscription: Subscription, price: Price, index: int
-) -> tuple[datetime, datetime]:
-    interval, count = plan_of(price)
-    return (
-        period_start(subscription.billing_anchor, interval, count, index),
-        period_start(subscription.billing_anchor, interval, count, index + 1),
-    )
-
-
-async def create(
-    session: AsyncSession,
-    *,
-    customer: Customer,
-    price: Price,
-    permission: Permission,
-    quantity: int,
-    anchor: datetime,
+async def get_subscription(
+    session: AsyncSession, *, scope: Scope, subscription_id: str, for_update: bool = False
 ) -> Subscription:
-    """A new subscription in `incomplete`, its first period starting at `anchor`."""
-    interval, count = plan_of(price)
-    subscription = Subscription(
-        id=new_id("sub"),
-        workspace_id=customer.workspace_id,
-        mode=customer.mode,
-        customer_id=customer.id,
-        price_id=price.id,
-        permission_id=permission.id,
-        quantity=quantity,
-        status=SubscriptionStatus.INCOMPLETE,
-        billing_anchor=anchor,
-        period_index=0,
-        current_period_start=anchor,
-        current_period_end=period_start(anchor, interval, count, 1),
-        cancel_at_period_end=False,
-        metadata_={},
-    )
-    session.add(subscription)
-    await session.flush()
-    await _event(session, subscription, "subscription.created")
+    """The scope's subscription `subscription_id` (locked if `for_update`), or 404."""
+    subscription = None
+    if has_prefix(subscription_id, SUBSCRIPTION_ID_PREFIX):
+        statement = scoped(select(Subscription).where(Subscription.id == subscription_id), scope)
+        if for_update:
+            statement = statement.with_for_update()
+        subscription = (await session.execute(statement)).scalar_one_or_none()
+    if subscription is None:
+        raise SubscriptionMissing(f"No such subscription: {subscription_id!r}", param="id")
     return subscription
 
 
-async def get_for_update(session: AsyncSession, subscription_id: str) -> Subscription:
-    return (
-        await session.execute(
-            select(Subscription).where(Subscription.id == subscription_id).with_for_update()
-        )
-    ).scalar_one()
+# --- cancel ----------------------------------------------------------------------------------
 
 
-async def mark_invoice_paid(session: AsyncSession, subscription: Subscription) -> None:
-    if subscription.status in (SubscriptionStatus.INCOMPLETE, SubscriptionStatus.PAST_DUE):
-        previous = subscription.status
-        subscription.status = SubscriptionStatus.ACTIVE
-        await _event(session, subscription, "subscription.updated", previous=previous)
-
-
-async def mark_renewal_failed(session: AsyncSession, subscription: Subscription) -> None:
-    if subscription.status is SubscriptionStatus.ACTIVE and subscription.period_index > 0:
-        subscription.status = SubscriptionStatus.PAST_DUE
-        await _event(
-            session, subscription, "subscription.updated", previous=SubscriptionStatus.ACTIVE
-        )
-
-
-async def advance_period(
-    session: AsyncSession, *, subscription: Subscription, price: Price
-) -> None:
-    """Move to the next period (the caller opens its invoice in the same transaction)."""
-    index = subscription.period_index + 1
-    start, end = period_bounds(subscription, price, index)
-    subscription.period_index = index
-    subscription.current_period_start = start
-    subscription.current_period_end = end
-
-
-async def end_at_period_end(session: AsyncSession, *, subscription: Subscription) -> None:
-    subscription.status = SubscriptionStatus.CANCELED
-    subscription.ended_at = subscription.current_period_end
-    subscription.canceled_at = subscription.canceled_at or subscription.current_period_end
-    await _event(session, subscription, "subscription.canceled")
-
-
-async def _event(
+async def cancel(
     session: AsyncSession,
-    subscription: Subscription,
-    kind: str,
     *,
-    previous: SubscriptionStatus | None = None,
-) -> None:
-    data: dict[str, object] = {"status": subscription.status.value, "price": subscription.price_id}
-    if previous is not None:
-        data["previous_attributes"] = {"status": previous.value}
-    await events.record(
-        session,
-        workspace_id=subscription.workspace_id,
-        mode=subscription.mode,
-        type=kind,
-        object_id=subscription.id,
-        data=data,
+    scope: Scope,
+    subscription_id: str,
+    clock: Clock,
+    at_period_end: bool = False,
+) -> Subscription:
+    """Cancel now, or at the end of the current period (`at_period_end`)."""
+    subscription = await get_subscription(
+        session, scope=scope, subscription_id=subscription_id, for_update=True
     )
+    now = clock.now()
+    if at_period_end:
+        previous = _set_cancel_at_period_end(subscription, value=True, at=now)
+        if previous:
+            await lifecycle.record_event(
+                session, subscription, "subscription.updated", previous=previous
+            )
+        return subscription
+    lifecycle.check_transition(subscription, S.CANCELED, action="cancel")
+    await dunning.close_open_invoices(session, subscription)
+    await lifecycle.transition(
+        session, subscription, S.CANCELED, at=now, reason=lifecycle.CANCELLATION_REQUESTED
+    )
+    return subscription
+
+
+def _set_cancel_at_period_end(
+    subscription: Subscription, *, value: bool, at: datetime
+) -> dict[str, object]:
+    """Set or clear ``cancel_at_period_end``; returns the previous attributes (empty: no change)."""
+    if subscription.status not in lifecycle.PERIOD_END_CANCELABLE:
+        raise SubscriptionStateInvalid(
+            f"cancel_at_period_end can only change while the subscription is trialing, active or "
+            f"past_due; this one is {subscription.status.value}.",
+            param="cancel_at_period_end",
+        )
+    if subscription.cancel_at_period_end == value:
+        return {}
+    previous: dict[str, object] = {
+        "cancel_at_period_end": subscription.cancel_at_period_end,
+        "canceled_at": (
+            None if subscription.canceled_at is None else to_unix(subscription.canceled_at)
+        ),
+        "cancellation_details": {"reason": subscription.cancellation_reason},
+    }
+    subscription.cancel_at_period_end = value
+    # Stripe's convention: canceled_at is when the cancellation was asked for.
+    subscription.canceled_at = at if value else None
+    subscription.cancellation_reason = lifecycle.CANCELLATION_REQUESTED if value else None
+    return previous
+
+
+# --- pause and resume --------------------------------------------------------------------------
+
+
+async def pause(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    subscription_id: str,
+    clock: Clock,
+    resumes_at: int | None = None,
+) -> Subscription:
+    """Pause an active or past-due subscription: no renewal, no charge, open invoices voided."""
+    subscription = await get_subscription(
+        session, scope=scope, subscription_id=subscription_id, for_update=True
+    )
+    now = clock.now()
+    lifecycle.check_transition(subscription, S.PAUSED, action="pause")
+    if subscription.cancel_at_period_end:
+        raise SubscriptionStateInvalid(
+            "This subscription is set to cancel at the end of its period; clear "
+            "cancel_at_period_end before pausing it.",
+            param="cancel_at_period_end",
+        )
+    resume_at = None if resumes_at is None else from_unix(resumes_at)
+    if resume_at is not None and resume_at <= now:
+        raise InvalidRequest(
+            "resumes_at must be in the future", code="parameter_invalid", param="resumes_at"
+        )
+    await dunning.close_open_invoices(session, subscription)
+    subscription.resumes_at = resume_at
+    await lifecycle.transition(session, subscription, S.PAUSED, at=now)
+    return subscription
+
+
+async def resume(
+    session: AsyncSession, *, scope: Scope, subscription_id: str, clock: Clock
+) -> Subscription:
+    subscription = await get_subscription(
+        session, scope=scope, subscription_id=subscription_id, for_update=True
+    )
+    await resume_subscription(session, subscription, now=clock.now())
+    return subscription
+
+
+async def resume_subscription(
+    session: AsyncSession, subscription: Subscription, *, now: datetime
+) -> Invoice | None:
+    """Resume a paused subscription (locked by the caller); returns the invoice it opened, if any.
+
+    Before the paid period's end the schedule continues unchanged. At or after it, the schedule
+    is re-anchored at `now` and the new first period is invoiced and collected at once.
+    """
+    if subscription.status is not S.PAUSED:
+        raise SubscriptionStateInvalid(
+            f"Only a paused subscription can be resumed; this one is {subscription.status.value}."
+        )
+    permission = (
+        await session.get(Permission, subscription.permission_id)
+        if subscription.permission_id
+        else None
+    )
+    if permission is None or not is_usable(permission, at=now):
+        raise PermissionUnusable(
+            "The customer's permission is revoked or expired, so this subscription cannot be "
+            "charged again. Cancel it and create a new checkout session for the customer."
+        )
+    if now < subscription.current_period_end:
+        await lifecycle.transition(session, subscription, S.ACTIVE, at=now)
+        return None
+    price = await session.get_one(Price, subscription.price_id)
+    index = subscription.period_index + 1
+    subscription.billing_anchor = now.replace(microsecond=0)
+    subscription.anchor_index = index
+    subscription.period_index = index
+    subscription.current_period_start, subscription.current_period_end = lifecycle.period_bounds(
+        subscription, price, index
+    )
+    await lifecycle.transition(session, subscription, S.ACTIVE, at=now)
+    invoice, _ = await billing.open_period_invoice(
+        session, subscription=subscription, price=price, permission=permission
+    )
+    return invoice
+
+
+# --- update and price changes ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChange:
+    """A price change worked out at `at`: what `update` would apply, and what a preview shows."""
+
+    subscription: Subscription
+    old_price: Price
+    new_price: Price
+    behavior: ProrationBehavior
+    at: datetime
+    lines: list[ProrationLine]
+    amount_due_now: int
+    proration_balance: int
+    next_period_start: datetime
+    next_period_end: datetime
+    next_amount_due: int
+
+    @property
+    def proration_amount(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+
+async def update(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    subscription_id: str,
+    data: SubscriptionUpdate,
+    clock: Clock,
+) -> Subscription:
+    """Change `cancel_at_period_end`, the price (with prorations) or metadata; one
+    ``subscription.updated`` event with every replaced value in ``previous_attributes``."""
+    subscription = await get_subscription(
+        session, scope=scope, subscription_id=subscription_id, for_update=True
+    )
+    now = clock.now()
+    if data.proration_behavior is not None and data.price is None:
+        raise InvalidRequest(
+            "proration_behavior only applies together with price",
+            code="parameter_invalid",
+            param="proration_behavior",
+        )
+    change = None
+    if data.price is not None and data.price != subscription.price_id:
+        new_price = await get_scoped(session, Price, data.price, scope, param="price")
+        change = await plan_change(
+            session,
+            subscription=subscription,
+            new_price=new_price,
+            behavior=ProrationBehavior(data.proration_behavior or "create_prorations"),
+            at=now,
+        )
+    previous: dict[str, object] = {}
+    if data.cancel_at_period_end is not None:
+        previous |= _set_cancel_at_period_end(subscription, value=data.cancel_at_period_end, at=now)
+    if data.metadata is not None:
+        try:
+            merged = merge_metadata(subscription.metadata_, data.metadata)
+        except MetadataTooLarge as exc:
+            raise InvalidRequest(str(exc), code="parameter_invalid", param="metadata") from None
+        if merged != subscription.metadata_:
+            previous["metadata"] = dict(subscription.metadata_)
+            subscription.metadata_ = merged
+    if change is not None:
+        previous["price"] = subscription.price_id
+        if change.proration_balance != subscription.proration_balance:
+            previous["proration_balance"] = subscription.proration_balance
+        subscription.price_id = change.new_price.id
+        subscription.proration_balance = change.proration_balance
+    if previous:
+        await lifecycle.record_event(
+            session, subscription, "subscription.updated", previous=previous
+        )
+    if change is not None and change.amount_due_now > 0:
+        permission = await session.get_one(Permission, subscription.permission_id)
+        await billing.open_proration_invoice(
+            session,
+            subscription=subscription,
+            permission=permission,
+            amount_due=change.amount_due_now,
+            currency=change.new_price.currency,
+        )
+    return subscription
+
+
+async def preview_change(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    subscription_id: str,
+    price_id: str,
+    behavior: ProrationBehavior,
+    clock: Clock,
+) -> PriceChange:
+    """What changing to `price_id` now would do; refused exactly as the change would be."""
+    subscription = await get_subscription(session, scope=scope, subscription_id=subscription_id)
+    new_price = await get_scoped(session, Price, price_id, scope, param="price")
+    return await plan_change(
+        session, subscription=subscription, new_price=new_price, behavior=behavior, at=clock.now()
+    )
+
+
+async def plan_change(
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    new_price: Price,
+    behavior: ProrationBehavior,
+    at: datetime,
+) -> PriceChange:
+    """Work out a price change, or refuse it (state, price, on-chain permission)."""
+    at = at.replace(microsecond=0)
+    if subscription.status not in PRICE_CHANGEABLE:
+        raise SubscriptionStateInvalid(
+            f"The price can only change while the subscription is trialing or active; this one "
+            f"is {subscription.status.value}.",
+            param="price",
+        )
+    old_price = await session.get_one(Price, subscription.price_id)
+    _check_price(old_price, new_price)
+    permission = (
+        await session.get(Permission, subscription.permission_id)
+        if subscription.permission_id
+        else None
+    )
+    if permission is None or not is_usable(permission, at=at):
+        raise PermissionUnusable(
+            "The customer's permission is revoked or expired; create a new checkout session "
+            "for the new price.",
+            param="price",
+        )
+    cap = permission.period_amount // 10 ** (permission.token_decimals - USD_DECIMALS)
+    new_amount = new_price.unit_amount * subscription.quantity
+    if new_amount > cap:
+        raise PermissionInsufficient(
+            f"The new price ({new_amount} cents per period) is more than the customer's on-chain "
+            f"permission allows per period ({cap} cents). Create a new checkout session for "
+            f"price {new_price.id} so the customer can grant it, then cancel this subscription.",
+            param="price",
+        )
+    lines: list[ProrationLine] = []
+    if subscription.status is S.ACTIVE and behavior is not ProrationBehavior.NONE:
+        lines = lines_for_change(
+            old_amount=old_price.unit_amount * subscription.quantity,
+            new_amount=new_amount,
+            old_price_id=old_price.id,
+            new_price_id=new_price.id,
+            period_start=subscription.current_period_start,
+            period_end=subscription.current_period_end,
+            at=at,
+        )
+    proration = sum(line.amount for line in lines)
+    balance = subscription.proration_balance
+    amount_due_now = 0
+    if behavior is ProrationBehavior.ALWAYS_INVOICE and proration > 0:
+        await _check_chargeable_now(
+            session, subscription=subscription, price=old_price, permission=permission, at=at
+        )
+        room = await _room_left(session, subscription=subscription, permission=permission)
+        if proration * 10 ** (permission.token_decimals - USD_DECIMALS) > room:
+            raise ProrationNotChargeable(
+                f"The proration ({proration} cents) does not fit in what the permission still "
+                "allows in the current on-chain period; use proration_behavior "
+                "create_prorations to add it to the next invoice.",
+                param="proration_behavior",
+            )
+        amount_due_now = proration
+    else:
+        balance += proration
+    next_start, next_end = lifecycle.period_bounds(
+        subscription, new_price, subscription.period_index + 1
+    )
+    next_amount_due, _ = apply_balance(new_amount, balance)
+    if next_amount_due > cap:
+        raise PermissionInsufficient(
+            f"With the proration, the next invoice ({next_amount_due} cents) would be more than "
+            f"the customer's on-chain permission allows per period ({cap} cents). Use "
+            "proration_behavior always_invoice or none, or create a new checkout session.",
+            param="price",
+        )
+    return PriceChange(
+        subscription=subscription,
+        old_price=old_price,
+        new_price=new_price,
+        behavior=behavior,
+        at=at,
+        lines=lines,
+        amount_due_now=amount_due_now,
+        proration_balance=balance,
+        next_period_start=next_start,
+        next_period_end=next_end,
+        next_amount_due=next_amount_due,
+    )
+
+
+def _check_price(old: Price, new: Price) -> None:
+    if not new.active or new.type is not PriceType.RECURRING:
+        raise PriceNotUsable("A subscription needs an active recurring price.", param="price")
+    if new.currency != old.currency:
+        raise PriceNotUsable(
+            f"The new price is in {new.currency}; this subscription bills in {old.currency}.",
+            param="price",
+        )
+    if plan_of(new) != plan_of(old):
+        raise PermissionInsufficient(
+            "The new price bills on a different interval than the customer's on-chain permission "
+            f"was granted for. Create a new checkout session for price {new.id} so the customer "
+            "can grant it, then cancel this subscription.",
+            param="price",
+        )
+
+
+async def _check_chargeable_now(
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    price: Price,
+    permission: Permission,
+    at: datetime,
+) -> None:
+    deadline = lifecycle.charge_deadline(subscription, price, permission, subscription.period_index)
+    if deadline is None or at >= deadline:
+        raise ProrationNotChargeable(
+            "The current period's on-chain window has closed, so nothing more can be charged for "
+            "it; use proration_behavior create_prorations to add the proration to the next "
+            "invoice.",
+            param="proration_behavior",
+        )
+
+
+async def _room_left(
+    session: AsyncSession, *, subscription: Subscription, permission: Permission
+) -> int:
+    """Token units the permission still allows in the current period's on-chain window: its
+    ``period_amount`` less what this period's invoices have taken or are taking."""
+    taken = await session.scalar(
+        select(func.coalesce(func.sum(Payment.amount), 0))
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(
+            Invoice.subscription_id == subscription.id,
+            or_(
+                Invoice.period_index == subscription.period_index,
+                and_(
+                    Invoice.period_index.is_(None),
+                    Invoice.period_start == subscription.current_period_start,
+                ),
+            ),
+            Payment.status.in_(_CHARGED),
+        )
+    )
+    return permission.period_amount - int(taken or 0)

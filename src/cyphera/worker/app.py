@@ -11,7 +11,7 @@ from typing import Any
 
 import procrastinate
 
-from cyphera.subscription import billing
+from cyphera.subscription import billing, scheduler
 from cyphera.worker.context import CONTEXT_KEY, WorkerContext
 
 
@@ -50,6 +50,22 @@ def register_tasks(app: procrastinate.App) -> None:
     async def renew_due(job_context: procrastinate.JobContext, timestamp: int) -> None:
         context = _context(job_context)
         await billing.renew_due(context.sessionmaker, clock=context.clock)
+
+    for name, step in scheduler.PERIODIC_STEPS.items():
+        _register_periodic_step(app, name, step)
+
+
+def _register_periodic_step(
+    app: procrastinate.App, name: str, step: scheduler.PeriodicStep
+) -> None:
+    """Run the subscription lifecycle step `step` every minute as the task `name`."""
+
+    async def run(job_context: procrastinate.JobContext, timestamp: int) -> None:
+        context = _context(job_context)
+        await step(context.sessionmaker, clock=context.clock)
+
+    task = app.task(name=name, pass_context=True, queueing_lock=name)(run)
+    app.periodic(cron="* * * * *", periodic_id=name)(task)
 
 
 def additional_context(context: WorkerContext) -> dict[str, Any]:

@@ -1,0 +1,37 @@
+"""Errors of subscriptions. Domain errors: the API maps their `kind` to a status (409 for conflicts)."""
+
+from __future__ import annotations
+
+from cyphera.exceptions import Conflict, InvalidRequest, NotFound
+
+
+class SubscriptionMissing(NotFound):
+    code = "resource_missing"
+
+
+class SubscriptionStateInvalid(Conflict):
+    """The subscription's status does not allow this now (a refused transition)."""
+
+    code = "subscription_state_invalid"
+
+
+class PermissionInsufficient(Conflict):
+    """The customer's on-chain permission cannot pay for this: a new checkout session is needed."""
+
+    code = "permission_insufficient"
+
+
+class PermissionUnusable(Conflict):
+    """The customer's permission is revoked or expired: nothing more can be charged under it."""
+
+    code = "permission_unusable"
+
+
+class ProrationNotChargeable(Conflict):
+    """An immediate proration charge would not fit in the current on-chain window."""
+
+    code = "proration_not_chargeable"
+
+
+class PriceNotUsable(InvalidRequest):
+    code = "price_not_usable"
