@@ -95,6 +95,42 @@ class DevSettings(BaseModel):
     signer_port: int = Field(default=DEV_SIGNER_PORT, ge=1, le=65535)
 
 
+class OidcProviderSettings(BaseModel):
+    """One OpenID Connect issuer whose ID tokens sign merchants in (Web3Auth, Auth0, Google, …).
+
+    Web3Auth: ``issuer="https://api-auth.web3auth.io"``, ``jwks_url=issuer + "/jwks"``,
+    ``audience=<project client id>``, ``algorithms=["ES256"]``, and, since its tokens identify the
+    user by verifier rather than ``sub``, ``subject_claims=["verifier", "verifierId"]``.
+    """
+
+    name: str = Field(min_length=1, max_length=40)
+    issuer: str = Field(min_length=1, max_length=255)
+    jwks_url: str = Field(pattern=r"^https?://")
+    audience: str = Field(min_length=1)
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"], min_length=1)
+    # The claims that identify the user at this issuer, joined with "|" (all must be strings).
+    subject_claims: list[str] = Field(default_factory=lambda: ["sub"], min_length=1)
+
+
+class AuthSettings(BaseModel):
+    """Merchant sign-in: EIP-4361 (Sign-In with Ethereum) and, when configured, OIDC ID tokens.
+
+    ``siwe_domain`` is the authority (``host[:port]``) every SIWE message must name; by default the
+    one of ``api.public_url``. ``siwe_chain_ids`` are the chains a message may name (smart
+    accounts are verified with ERC-1271 on that chain, through the network registry's RPC).
+    """
+
+    siwe_domain: str | None = None
+    siwe_chain_ids: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    nonce_ttl_seconds: int = Field(default=600, ge=30, le=3600)
+    session_ttl_seconds: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
+    # Wallet and browser clocks run a little ahead of ours; a message "issued" this far in the
+    # future is still accepted (expiry is never stretched).
+    clock_skew_seconds: int = Field(default=60, ge=0, le=300)
+    invitation_ttl_days: int = Field(default=7, ge=1, le=90)
+    oidc_providers: list[OidcProviderSettings] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CYPHERA_",
@@ -112,6 +148,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = BillingSettings()
     chain: ChainSettings = ChainSettings()
     dev: DevSettings = DevSettings()
+    auth: AuthSettings = AuthSettings()
     log_level: str = "INFO"
 
     @model_validator(mode="after")

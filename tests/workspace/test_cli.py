@@ -12,6 +12,7 @@ from cyphera.db.cluster import free_port
 from cyphera.models.api_key import ApiKey
 from cyphera.models.workspace import Workspace
 from cyphera.workspace.cli import app
+from tests.auth.signin import new_wallet, sign_in
 
 runner = CliRunner()
 
@@ -78,3 +79,40 @@ async def test_create_refuses_a_blank_name(database_url: str) -> None:
     assert code == 2
     assert out == ""
     assert "workspace name" in err
+
+
+async def test_create_with_an_owner_lets_that_wallet_manage_it(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    wallet = new_wallet()
+
+    code, out, _ = await _invoke(
+        "create",
+        "--name",
+        "Acme",
+        "--json",
+        "--owner",
+        wallet.address,
+        "--database-url",
+        database_url,
+    )
+    signed_in = await sign_in(client, wallet)
+    workspaces = await client.get("/v1/workspaces", headers=signed_in.headers())
+
+    assert code == 0
+    assert [(w["id"], w["role"]) for w in workspaces.json()["data"]] == [
+        (json.loads(out)["workspace_id"], "owner")
+    ]
+
+
+async def test_create_with_a_bad_owner_creates_nothing(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    code, _, err = await _invoke(
+        "create", "--name", "Acme", "--owner", "0x123", "--database-url", database_url
+    )
+
+    assert code == 2
+    assert "not an EVM address" in err
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(Workspace))).all() == []

@@ -10,16 +10,32 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from cyphera.api.errors import ERROR_RESPONSES
+from cyphera.auth.endpoints import router as auth_router
 from cyphera.catalog.endpoints import router as catalog_router
 from cyphera.checkout.endpoints import router as checkout_router
+from cyphera.customer.endpoints import router as customer_router
+from cyphera.event.endpoints import router as event_router
+from cyphera.invoice.page import router as hosted_invoice_router
+from cyphera.network.endpoints import router as network_router
+from cyphera.permission.endpoints import router as permission_router
 from cyphera.subscription.endpoints import router as billing_router
 from cyphera.workspace.endpoints import router as workspace_router
+from cyphera.workspace.key_endpoints import router as api_key_router
+from cyphera.workspace.team_endpoints import router as team_router
 
 ROUTERS: list[APIRouter] = [
     catalog_router,
     workspace_router,
     checkout_router,
     billing_router,
+    customer_router,
+    permission_router,
+    event_router,
+    network_router,
+    hosted_invoice_router,
+    auth_router,
+    team_router,
+    api_key_router,
 ]
 
 

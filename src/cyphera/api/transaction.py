@@ -9,8 +9,10 @@ never touches the database never takes a connection) and hands it to endpoints t
 - an error response (>= 400) is rolled back: a request that fails changes nothing;
 - an exception rolls back (the session closes) and goes on to `RequestContextMiddleware`.
 
-Keyed POSTs (``Idempotency-Key``) are handled here too, in the same transaction
-(`cyphera.api.idempotency`), so a stored response and the work it describes commit together.
+Every successful request that changes something is written to the audit log here, in the same
+transaction (`cyphera.auth.audit`). Keyed POSTs (``Idempotency-Key``) are handled here too, in the
+same transaction (`cyphera.api.idempotency`), so a stored response and the work it describes
+commit together.
 Responses are buffered whole, which suits a JSON API; a streaming endpoint would need its own path.
 """
 
@@ -32,6 +34,7 @@ from cyphera.api.middleware import (
     replay_body,
     request_id_of,
 )
+from cyphera.auth import audit
 from cyphera.auth.dependencies import SESSION_STATE_KEY, bearer_token
 from cyphera.auth.service import find_api_key_id
 from cyphera.exceptions import AppError
@@ -85,6 +88,16 @@ class TransactionMiddleware:
         response = _BufferedResponse()
         await self.app(scope, receive, response.capture)
         if response.status < 400:
+            # Who did it, in the same transaction as what they did (`cyphera.auth.audit`).
+            await audit.record_request(
+                session,
+                state=scope.setdefault("state", {}),
+                method=scope["method"],
+                route=str(getattr(scope.get("route"), "path", scope["path"])),
+                response_body=response.body,
+                request_id=request_id_of(scope),
+                at=clock.now(),
+            )
             if keyed is not None:
                 await idempotency.record(
                     session,

@@ -22,9 +22,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.auth import service
+from cyphera.auth.audit import request_audit
 from cyphera.auth.context import AuthContext
 from cyphera.auth.errors import ApiKeyInvalid, PermissionDenied
 from cyphera.kit.clock import Clock, system_clock
+from cyphera.models.audit_entry import ActorType
 
 SESSION_STATE_KEY = "cyphera_session"
 """Where `TransactionMiddleware` puts the request's session in the ASGI scope's ``state``."""
@@ -82,6 +84,10 @@ async def authenticate(
 ) -> AuthContext:
     secret = bearer_token(request.headers.get("authorization"))
     context = await service.authenticate(session, secret=secret, clock=clock)
+    # Whatever this request changes is audited as this key's act (`cyphera.auth.audit`).
+    request_audit(request.scope.setdefault("state", {})).act_as(
+        ActorType.API_KEY, context.api_key_id, workspace_id=context.workspace_id, mode=context.mode
+    )
     if context.is_read_only and request.method not in READ_METHODS:
         raise PermissionDenied(
             "This API key is restricted to reading; use a secret key (sk_…) to make changes."

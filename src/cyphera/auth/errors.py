@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cyphera.exceptions import Forbidden, Unauthenticated
+from cyphera.exceptions import Forbidden, InvalidRequest, Unauthenticated, Unavailable
 
 
 class ApiKeyMissing(Unauthenticated):
@@ -19,3 +19,117 @@ class ApiKeyRevoked(Unauthenticated):
 
 class PermissionDenied(Forbidden):
     code = "permission_denied"
+
+
+# --- dashboard sessions ---------------------------------------------------------------------
+
+
+class SessionMissing(Unauthenticated):
+    code = "session_missing"
+
+
+class SessionInvalid(Unauthenticated):
+    """Unknown or revoked: the two are told apart in no answer, so a stolen hash reveals nothing."""
+
+    code = "session_invalid"
+
+
+class SessionExpired(Unauthenticated):
+    code = "session_expired"
+
+
+class SessionRequired(Unauthenticated):
+    """An API key was sent where only a signed-in account may act (managing the workspace)."""
+
+    code = "session_required"
+
+
+class WorkspaceHeaderMissing(InvalidRequest):
+    code = "workspace_missing"
+
+
+# --- Sign-In with Ethereum (EIP-4361) -------------------------------------------------------
+
+
+class SiweMessageInvalid(InvalidRequest):
+    """The message does not follow the EIP-4361 grammar."""
+
+    code = "siwe_message_invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, param="message")
+
+
+class SiweAddressChecksumInvalid(InvalidRequest):
+    code = "siwe_address_checksum_invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, param="message")
+
+
+class SiweSignatureMalformed(InvalidRequest):
+    code = "siwe_signature_invalid"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, param="signature")
+
+
+class SiweDomainMismatch(Unauthenticated):
+    code = "siwe_domain_mismatch"
+
+
+class SiweChainMismatch(Unauthenticated):
+    code = "siwe_chain_mismatch"
+
+
+class SiweMessageExpired(Unauthenticated):
+    code = "siwe_message_expired"
+
+
+class SiweMessageNotYetValid(Unauthenticated):
+    code = "siwe_message_not_yet_valid"
+
+
+class SiweNonceInvalid(Unauthenticated):
+    """The nonce was never issued by this server."""
+
+    code = "siwe_nonce_invalid"
+
+
+class SiweNonceExpired(Unauthenticated):
+    code = "siwe_nonce_expired"
+
+
+class SiweNonceUsed(Unauthenticated):
+    """A replay: the nonce already signed someone in."""
+
+    code = "siwe_nonce_used"
+
+
+class SiweSignatureInvalid(Unauthenticated):
+    code = "siwe_signature_invalid"
+
+
+class SignatureCheckUnavailable(Unavailable):
+    """The chain could not be asked whether a smart account's signature is valid (ERC-1271)."""
+
+    code = "chain_unavailable"
+
+
+# --- OpenID Connect -------------------------------------------------------------------------
+
+
+class OidcNotConfigured(InvalidRequest):
+    code = "oidc_not_configured"
+
+
+class OidcTokenInvalid(Unauthenticated):
+    code = "oidc_token_invalid"
+
+
+class OidcTokenExpired(Unauthenticated):
+    code = "oidc_token_expired"
+
+
+class OidcProviderUnavailable(Unavailable):
+    code = "oidc_provider_unavailable"

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cyphera.auth.scope import Scope, scoped
+from cyphera.auth.scope import Scope, WorkspaceScope, scoped, workspace_scoped
 from cyphera.kit.pagination import Page, PageRequest, paginate
 from cyphera.models.api_key import ApiKey
+from cyphera.models.mixins import Mode
 
 
 class ApiKeyRepository:
@@ -35,6 +36,27 @@ class ApiKeyRepository:
             order=(ApiKey.created_at, ApiKey.id),
             page=page,
             cursor_query=scoped(select(ApiKey.created_at, ApiKey.id), scope),
+        )
+
+    async def get_in_workspace(self, scope: WorkspaceScope, api_key_id: str) -> ApiKey | None:
+        """A key of the workspace, in either mode (for members managing keys)."""
+        return await self.session.scalar(
+            workspace_scoped(select(ApiKey), scope).where(ApiKey.id == api_key_id)
+        )
+
+    async def list_in_workspace(
+        self, scope: WorkspaceScope, *, page: PageRequest, mode: Mode | None = None
+    ) -> Page[ApiKey]:
+        """The workspace's keys of both modes (or of `mode`), newest first."""
+        statement = workspace_scoped(select(ApiKey), scope)
+        if mode is not None:
+            statement = statement.where(ApiKey.mode == mode)
+        return await paginate(
+            self.session,
+            statement,
+            order=(ApiKey.created_at, ApiKey.id),
+            page=page,
+            cursor_query=workspace_scoped(select(ApiKey.created_at, ApiKey.id), scope),
         )
 
     def add(self, api_key: ApiKey) -> None:

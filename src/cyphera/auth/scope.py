@@ -12,6 +12,11 @@ key ever sees another workspace's. This module is the only place that rule is wr
   and it refuses a statement that has no tenant table (a sign it was used on the wrong query).
 - New rows take their tenant columns from `Scope.tenant_columns`, never from caller input.
 
+- Management views (members, invitations, API keys of both modes, the audit log) act on one
+  workspace in *both* modes: `WorkspaceScope` and `workspace_scoped`, the same rule without the
+  mode. A `WorkspaceScope` is only ever built from a verified membership
+  (`cyphera.auth.members.MemberContext`), never from the ``Cyphera-Workspace`` header alone.
+
 Consequence: an object of another workspace or mode is simply not found. Lookups answer
 ``404 resource_missing``, exactly as for an id that never existed, and never ``403``, which would
 confirm that the object exists.
@@ -60,6 +65,26 @@ def scoped(statement: _SelectT, scope: Scope) -> _SelectT:
         statement = statement.where(
             table.c.workspace_id == scope.workspace_id, table.c.mode == scope.mode
         )
+    return statement
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceScope:
+    """One workspace in both modes: what a member's management requests act on."""
+
+    workspace_id: str
+
+
+def workspace_scoped(statement: _SelectT, scope: WorkspaceScope) -> _SelectT:
+    """`statement` restricted to `scope`'s workspace on every table it reads that has one.
+
+    Raises `ValueError` if no table in the statement carries ``workspace_id``.
+    """
+    tables = [t for t in _tables(statement.get_final_froms()) if "workspace_id" in t.c]
+    if not tables:
+        raise ValueError("workspace_scoped() needs a statement that reads a workspace's table")
+    for table in tables:
+        statement = statement.where(table.c.workspace_id == scope.workspace_id)
     return statement
 
 

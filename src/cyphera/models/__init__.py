@@ -1,31 +1,43 @@
 """ORM tables of the platform, one module per table. Importing this package registers them all."""
 
+from cyphera.models.account import Account
+from cyphera.models.account_session import AccountSession
 from cyphera.models.api_key import ApiKey
+from cyphera.models.audit_entry import AuditEntry
 from cyphera.models.checkout_session import CheckoutSession
 from cyphera.models.customer import Customer
 from cyphera.models.event import Event
 from cyphera.models.idempotency_key import IdempotencyKey
+from cyphera.models.invitation import Invitation
 from cyphera.models.invoice import Invoice
+from cyphera.models.member import Member
 from cyphera.models.payment import Payment
 from cyphera.models.payout_address import PayoutAddress
 from cyphera.models.permission import Permission
 from cyphera.models.price import Price
 from cyphera.models.product import Product
+from cyphera.models.siwe_nonce import SiweNonce
 from cyphera.models.subscription import Subscription
 from cyphera.models.workspace import Workspace
 
 __all__ = [
+    "Account",
+    "AccountSession",
     "ApiKey",
+    "AuditEntry",
     "CheckoutSession",
     "Customer",
     "Event",
     "IdempotencyKey",
+    "Invitation",
     "Invoice",
+    "Member",
     "Payment",
     "PayoutAddress",
     "Permission",
     "Price",
     "Product",
+    "SiweNonce",
     "Subscription",
     "Workspace",
 ]

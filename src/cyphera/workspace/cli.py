@@ -19,7 +19,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from cyphera.config import DatabaseSettings, Settings
 from cyphera.db.engine import create_engine, create_sessionmaker, transaction
 from cyphera.exceptions import AppError
+from cyphera.kit.clock import system_clock
 from cyphera.workspace.service import CreatedWorkspace, create_workspace
+from cyphera.workspace.team import add_owner
 
 app = typer.Typer(help="Workspaces and their API keys.", no_args_is_help=True)
 
@@ -36,6 +38,15 @@ def create_workspace_command(
         bool,
         typer.Option("--json", help='Print only {"workspace_id": …, "secret_key": …} as JSON.'),
     ] = False,
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            "--owner",
+            help="A wallet address to make the workspace's owner: signing in with it "
+            "(Sign-In with Ethereum) manages the workspace's members and keys.",
+            show_default=False,
+        ),
+    ] = None,
     database_url: Annotated[
         str | None,
         typer.Option(
@@ -52,7 +63,7 @@ def create_workspace_command(
     if database_url is not None:
         database = DatabaseSettings(url=_sqlalchemy_url(database_url), pool_size=1)
     try:
-        created = asyncio.run(_create(database, name=name))
+        created = asyncio.run(_create(database, name=name, owner=owner))
     except AppError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from None
@@ -90,11 +101,16 @@ def create_workspace_command(
     )
 
 
-async def _create(database: DatabaseSettings, *, name: str) -> CreatedWorkspace:
+async def _create(database: DatabaseSettings, *, name: str, owner: str | None) -> CreatedWorkspace:
     engine = create_engine(database)
     try:
         async with transaction(create_sessionmaker(engine)) as session:
-            return await create_workspace(session, name=name)
+            created = await create_workspace(session, name=name)
+            if owner is not None:
+                await add_owner(
+                    session, workspace_id=created.workspace.id, address=owner, clock=system_clock
+                )
+            return created
     finally:
         await engine.dispose()
 

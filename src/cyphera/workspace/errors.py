@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cyphera.exceptions import InvalidRequest, NotFound
+from cyphera.exceptions import Conflict, Forbidden, InvalidRequest, NotFound
 
 
 class NetworkUnsupported(InvalidRequest):
@@ -15,3 +15,29 @@ class AddressInvalid(InvalidRequest):
 
 class PayoutAddressMissing(NotFound):
     code = "resource_missing"
+
+
+class LastOwner(Conflict):
+    """A workspace always keeps an owner: the last one can be neither demoted nor removed."""
+
+    code = "last_owner"
+
+
+class MemberExists(Conflict):
+    code = "member_exists"
+
+
+class InvitationRevoked(Conflict):
+    code = "invitation_revoked"
+
+
+class InvitationUsed(Conflict):
+    code = "invitation_used"
+
+
+class InvitationExpired(Conflict):
+    code = "invitation_expired"
+
+
+class InvitationAddressMismatch(Forbidden):
+    code = "invitation_address_mismatch"

@@ -44,6 +44,16 @@ async def create_workspace(
     session: AsyncSession, *, name: str, clock: Clock = system_clock
 ) -> CreatedWorkspace:
     """Create a workspace named `name` and its first test-mode secret key (``sk_test_…``)."""
+    workspace = await new_workspace(session, name=name, clock=clock)
+    issued = await issue_api_key(
+        session, workspace_id=workspace.id, mode=Mode.TEST, name="Default test key", clock=clock
+    )
+    log.info("workspace.created", workspace_id=workspace.id)
+    return CreatedWorkspace(workspace=workspace, secret_key=issued.secret)
+
+
+async def new_workspace(session: AsyncSession, *, name: str, clock: Clock) -> Workspace:
+    """Create a workspace named `name`, with no key and no member (the callers add those)."""
     name = name.strip()
     if not name or len(name) > MAX_NAME_LENGTH or "\x00" in name:
         raise InvalidRequest(
@@ -61,11 +71,7 @@ async def create_workspace(
     )
     WorkspaceRepository(session).add(workspace)
     await session.flush()
-    issued = await issue_api_key(
-        session, workspace_id=workspace.id, mode=Mode.TEST, name="Default test key", clock=clock
-    )
-    log.info("workspace.created", workspace_id=workspace.id)
-    return CreatedWorkspace(workspace=workspace, secret_key=issued.secret)
+    return workspace
 
 
 def normalize_address(address: str, *, param: str = "address") -> str:
