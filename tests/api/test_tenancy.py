@@ -24,6 +24,7 @@ from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.permission import PermissionSource, PermissionStatus
 from cyphera.models.subscription import SubscriptionStatus
+from tests.auth.signin import join, owner_of_new_workspace
 from tests.fixtures.api import MakeApiKey, MakeWorkspace, WorkspaceKeys
 
 OWNER_ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
@@ -41,6 +42,7 @@ class Call:
     path_params: Callable[[Owned], dict[str, str]] = lambda owned: {}
     body: Callable[[Owned], dict[str, Any]] | None = None
     is_list: bool = False
+    query: Callable[[Owned], dict[str, str]] | None = None
 
 
 CALLS: dict[tuple[str, str], Call] = {
@@ -103,6 +105,34 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/subscriptions/{subscription_id}"): Call(
         expect=404, path_params=lambda owned: {"subscription_id": owned["subscription"]}
     ),
+    ("POST", "/v1/subscriptions/{subscription_id}"): Call(
+        expect=404,
+        path_params=lambda owned: {"subscription_id": owned["subscription"]},
+        body=lambda owned: {"cancel_at_period_end": True, "metadata": {"hijacked": "yes"}},
+    ),
+    ("DELETE", "/v1/subscriptions/{subscription_id}"): Call(
+        expect=404, path_params=lambda owned: {"subscription_id": owned["subscription"]}
+    ),
+    ("POST", "/v1/subscriptions/{subscription_id}/cancel"): Call(
+        expect=404,
+        path_params=lambda owned: {"subscription_id": owned["subscription"]},
+        body=lambda owned: {"at_period_end": False},
+    ),
+    ("POST", "/v1/subscriptions/{subscription_id}/pause"): Call(
+        expect=404,
+        path_params=lambda owned: {"subscription_id": owned["subscription"]},
+        body=lambda owned: {},
+    ),
+    ("POST", "/v1/subscriptions/{subscription_id}/resume"): Call(
+        expect=404,
+        path_params=lambda owned: {"subscription_id": owned["subscription"]},
+        body=lambda owned: {},
+    ),
+    ("GET", "/v1/subscriptions/{subscription_id}/preview_change"): Call(
+        expect=404,
+        path_params=lambda owned: {"subscription_id": owned["subscription"]},
+        query=lambda owned: {"price": owned["price"]},
+    ),
     ("GET", "/v1/invoices"): Call(expect=200, is_list=True),
     ("GET", "/v1/invoices/{invoice_id}"): Call(
         expect=404, path_params=lambda owned: {"invoice_id": owned["invoice"]}
@@ -111,7 +141,79 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/payments/{payment_id}"): Call(
         expect=404, path_params=lambda owned: {"payment_id": owned["payment"]}
     ),
+    ("GET", "/v1/customers"): Call(expect=200, is_list=True),
+    # The owner's wallet becomes the intruder's own customer: no 409 that would reveal it exists.
+    ("POST", "/v1/customers"): Call(
+        expect=200, body=lambda owned: {"address": OWNER_ADDRESS, "email": "intruder@example.com"}
+    ),
+    ("GET", "/v1/customers/{customer_id}"): Call(
+        expect=404, path_params=lambda owned: {"customer_id": owned["customer"]}
+    ),
+    ("POST", "/v1/customers/{customer_id}"): Call(
+        expect=404,
+        path_params=lambda owned: {"customer_id": owned["customer"]},
+        body=lambda owned: {"email": "hijacked@example.com", "metadata": {"hijacked": "yes"}},
+    ),
+    ("GET", "/v1/permissions"): Call(expect=200, is_list=True),
+    ("GET", "/v1/permissions/{permission_id}"): Call(
+        expect=404, path_params=lambda owned: {"permission_id": owned["permission"]}
+    ),
+    ("GET", "/v1/events"): Call(expect=200, is_list=True),
+    ("GET", "/v1/events/{event_id}"): Call(
+        expect=404, path_params=lambda owned: {"event_id": owned["event"]}
+    ),
+    # Networks are not tenant data: every key sees its mode's registry (tests/network).
+    ("GET", "/v1/networks"): Call(expect=200, is_list=True),
+    ("GET", "/v1/networks/{key}"): Call(expect=404, path_params=lambda owned: {"key": "nowhere"}),
+    ("GET", "/v1/tokens"): Call(expect=200),  # tokens have no id of their own
 }
+
+# Sign-in and workspace management: an API key is not a signed-in account, so everything a member
+# does is 401 for it; `test_another_member_gets_404_and_changes_nothing` covers the session side.
+_NOT_A_SESSION = Call(expect=401)
+CALLS.update(
+    {
+        ("POST", "/v1/auth/siwe/nonce"): Call(expect=200),  # anonymous; names no tenant
+        ("POST", "/v1/auth/siwe/verify"): Call(
+            expect=400, body=lambda owned: {"message": "x", "signature": "0x11"}
+        ),
+        ("POST", "/v1/auth/oidc/verify"): Call(
+            expect=400, body=lambda owned: {"id_token": "a.b.c"}
+        ),
+        ("POST", "/v1/auth/logout"): _NOT_A_SESSION,
+        ("GET", "/v1/account"): _NOT_A_SESSION,
+        ("GET", "/v1/workspaces"): _NOT_A_SESSION,
+        ("POST", "/v1/workspaces"): Call(expect=401, body=lambda owned: {"name": "Mine"}),
+        ("GET", "/v1/members"): _NOT_A_SESSION,
+        ("POST", "/v1/members/{member_id}"): Call(
+            expect=401,
+            path_params=lambda owned: {"member_id": "mem_x"},
+            body=lambda owned: {"role": "owner"},
+        ),
+        ("DELETE", "/v1/members/{member_id}"): Call(
+            expect=401, path_params=lambda owned: {"member_id": "mem_x"}
+        ),
+        ("GET", "/v1/invitations"): _NOT_A_SESSION,
+        ("POST", "/v1/invitations"): Call(
+            expect=401, body=lambda owned: {"email": "a@example.com", "role": "owner"}
+        ),
+        ("POST", "/v1/invitations/accept"): Call(
+            expect=401, body=lambda owned: {"token": "invite_x"}
+        ),
+        ("POST", "/v1/invitations/{invitation_id}/revoke"): Call(
+            expect=401, path_params=lambda owned: {"invitation_id": "inv_x"}
+        ),
+        ("GET", "/v1/api_keys"): _NOT_A_SESSION,
+        ("POST", "/v1/api_keys"): Call(
+            expect=401, body=lambda owned: {"name": "k", "mode": "live"}
+        ),
+        ("POST", "/v1/api_keys/{api_key_id}/revoke"): Call(
+            expect=401, path_params=lambda owned: {"api_key_id": "key_x"}
+        ),
+        # A key reads the log of its own workspace and mode (the owner's view below is unchanged).
+        ("GET", "/v1/audit_log"): Call(expect=200, is_list=True),
+    }
+)
 
 
 async def _v1_operations(client: httpx.AsyncClient) -> set[tuple[str, str]]:
@@ -149,7 +251,15 @@ async def _owner_objects(api: httpx.AsyncClient) -> Owned:
     payout = (
         await api.post(f"/v1/payout_addresses/{NETWORK}", json={"address": OWNER_ADDRESS})
     ).json()
-    return {"product": product["id"], "price": price["id"], "payout": payout["id"]}
+    customer = (await api.post("/v1/customers", json={"address": OWNER_ADDRESS})).json()
+    [event] = (await api.get("/v1/events", params={"type": "customer.created"})).json()["data"]
+    return {
+        "product": product["id"],
+        "price": price["id"],
+        "payout": payout["id"],
+        "customer": customer["id"],
+        "event": event["id"],
+    }
 
 
 async def _owner_billing_objects(
@@ -262,6 +372,7 @@ async def _owner_billing_objects(
         )
         session.add_all([payment, checkout])
     return {
+        "permission": permission.id,
         "subscription": subscription.id,
         "invoice": invoice.id,
         "payment": payment.id,
@@ -279,6 +390,10 @@ async def _owner_view(api: httpx.AsyncClient) -> list[Any]:
             "/v1/subscriptions",
             "/v1/invoices",
             "/v1/payments",
+            "/v1/customers",
+            "/v1/permissions",
+            "/v1/events",
+            "/v1/audit_log",
         )
     ]
 
@@ -305,7 +420,8 @@ async def test_another_tenant_gets_404_and_changes_nothing(
     for (method, template), call in CALLS.items():
         path = template.format(**call.path_params(owned))
         body = call.body(owned) if call.body else None
-        response = await client.request(method, path, json=body, headers=headers)
+        query = call.query(owned) if call.query else None
+        response = await client.request(method, path, json=body, params=query, headers=headers)
 
         assert response.status_code == call.expect, (method, path, response.text)
         if call.expect == 404:
@@ -314,3 +430,133 @@ async def test_another_tenant_gets_404_and_changes_nothing(
             assert not set(owned.values()) & {o["id"] for o in response.json()["data"]}
 
     assert await _owner_view(api) == before
+
+
+# --- signed-in members (sessions) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionCall:
+    """How a signed-in intruder calls one management endpoint with the owner's object ids.
+
+    `expect` is the answer in the intruder's own workspace; any call naming the owner's workspace
+    in ``Cyphera-Workspace`` must be 404 whatever it is.
+    """
+
+    expect: int
+    path_params: Callable[[Owned], dict[str, str]] = lambda owned: {}
+    body: Callable[[Owned], dict[str, Any]] | None = None
+    is_list: bool = False
+    in_workspace: bool = True
+
+
+SESSION_CALLS: dict[tuple[str, str], SessionCall] = {
+    ("GET", "/v1/account"): SessionCall(expect=200, in_workspace=False),
+    ("GET", "/v1/workspaces"): SessionCall(expect=200, is_list=True, in_workspace=False),
+    ("POST", "/v1/workspaces"): SessionCall(
+        expect=200, body=lambda owned: {"name": "Mine"}, in_workspace=False
+    ),
+    ("GET", "/v1/members"): SessionCall(expect=200, is_list=True),
+    ("POST", "/v1/members/{member_id}"): SessionCall(
+        expect=404,
+        path_params=lambda owned: {"member_id": owned["member"]},
+        body=lambda owned: {"role": "viewer"},
+    ),
+    ("DELETE", "/v1/members/{member_id}"): SessionCall(
+        expect=404, path_params=lambda owned: {"member_id": owned["member"]}
+    ),
+    ("GET", "/v1/invitations"): SessionCall(expect=200, is_list=True),
+    ("POST", "/v1/invitations"): SessionCall(
+        expect=200, body=lambda owned: {"email": "friend@example.com", "role": "viewer"}
+    ),
+    ("POST", "/v1/invitations/{invitation_id}/revoke"): SessionCall(
+        expect=404, path_params=lambda owned: {"invitation_id": owned["invitation"]}
+    ),
+    # The token is the credential and the intruder does not have it.
+    ("POST", "/v1/invitations/accept"): SessionCall(
+        expect=404, body=lambda owned: {"token": "invite_" + "x" * 32}, in_workspace=False
+    ),
+    ("GET", "/v1/api_keys"): SessionCall(expect=200, is_list=True),
+    ("POST", "/v1/api_keys"): SessionCall(
+        expect=200, body=lambda owned: {"name": "mine", "mode": "live"}
+    ),
+    ("POST", "/v1/api_keys/{api_key_id}/revoke"): SessionCall(
+        expect=404, path_params=lambda owned: {"api_key_id": owned["api_key"]}
+    ),
+    ("GET", "/v1/audit_log"): SessionCall(expect=200, is_list=True),
+    # Last: it ends the intruder's own session, which is all it can end.
+    ("POST", "/v1/auth/logout"): SessionCall(expect=200, in_workspace=False),
+}
+
+
+async def _session_operations(client: httpx.AsyncClient) -> set[tuple[str, str]]:
+    document = (await client.get("/openapi.json")).json()
+    return {
+        (method.upper(), path)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict)
+        and any("Session" in requirement for requirement in operation.get("security", []))
+    }
+
+
+async def test_every_session_endpoint_is_covered(client: httpx.AsyncClient) -> None:
+    operations = await _session_operations(client)
+
+    assert operations == set(SESSION_CALLS)
+
+
+async def _owner_team(client: httpx.AsyncClient) -> tuple[dict[str, str], Owned]:
+    owner, workspace_id = await owner_of_new_workspace(client, "Owner's")
+    headers = owner.headers(workspace_id)
+    _, member_id = await join(client, owner, workspace_id, "developer")
+    invitation = await client.post(
+        "/v1/invitations", json={"email": "pending@example.com", "role": "admin"}, headers=headers
+    )
+    api_key = await client.post(
+        "/v1/api_keys", json={"name": "owner's", "mode": "test"}, headers=headers
+    )
+    await client.post(
+        "/v1/products",
+        json={"name": "Owner's"},
+        headers={"Authorization": f"Bearer {api_key.json()['secret']}"},
+    )
+    return headers, {
+        "workspace": workspace_id,
+        "member": member_id,
+        "invitation": invitation.json()["id"],
+        "api_key": api_key.json()["id"],
+    }
+
+
+async def _owner_team_view(client: httpx.AsyncClient, headers: dict[str, str]) -> list[Any]:
+    paths = ("/v1/members", "/v1/invitations", "/v1/api_keys", "/v1/audit_log")
+    return [(await client.get(path + "?limit=100", headers=headers)).json() for path in paths]
+
+
+async def test_another_member_gets_404_and_changes_nothing(client: httpx.AsyncClient) -> None:
+    owner_headers, owned = await _owner_team(client)
+    before = await _owner_team_view(client, owner_headers)
+    intruder, own_workspace = await owner_of_new_workspace(client, "Intruder's")
+
+    for (method, template), call in SESSION_CALLS.items():
+        path = template.format(**call.path_params(owned))
+        body = call.body(owned) if call.body else None
+        if call.in_workspace:
+            # Naming the owner's workspace: not a member, so there is no such workspace.
+            foreign = await client.request(
+                method, path, json=body, headers=intruder.headers(owned["workspace"])
+            )
+            assert foreign.status_code == 404, (method, path, foreign.text)
+            assert foreign.json()["error"]["code"] == "resource_missing", (method, path)
+            assert foreign.json()["error"]["param"] == "Cyphera-Workspace", (method, path)
+        headers = intruder.headers(own_workspace if call.in_workspace else None)
+        response = await client.request(method, path, json=body, headers=headers)
+
+        assert response.status_code == call.expect, (method, path, response.text)
+        if call.expect == 404:
+            assert response.json()["error"]["code"] == "resource_missing", (method, path)
+        if call.is_list:
+            assert not set(owned.values()) & {o["id"] for o in response.json()["data"]}
+
+    assert await _owner_team_view(client, owner_headers) == before

@@ -46,12 +46,22 @@ async def test_create_and_retrieve_a_product_in_stripe_shape(
 
 
 async def test_an_unknown_product_is_404_resource_missing(api: httpx.AsyncClient) -> None:
-    for product_id in ("prod_doesnotexist", "nonsense", "prod_%00x"):
+    for product_id in ("prod_doesnotexist", "nonsense", "prod_%E2%9C%93"):
         response = await api.get(f"/v1/products/{product_id}")
 
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "resource_missing"
         assert response.json()["error"]["param"] == "id"
+
+
+async def test_a_nul_byte_in_the_url_is_400_and_never_reaches_the_database(
+    api: httpx.AsyncClient,
+) -> None:
+    for url in ("/v1/products/prod_%00x", "/v1/products?starting_after=prod_%00"):
+        response = await api.get(url)
+
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "parameter_invalid"
 
 
 async def test_update_changes_only_what_is_given_and_merges_metadata(

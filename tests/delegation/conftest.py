@@ -78,7 +78,7 @@ class Reference:
 def reference() -> Iterator[Reference]:
     node = shutil.which("node")
     if node is None or not DELEGATION_CORE.exists():
-        pytest.skip("node and node_modules/@metamask/delegation-core are needed (npm ci)")
+        pytest.fail("node and node_modules/@metamask/delegation-core are needed: run `npm ci`")
     process = subprocess.Popen(
         [node, str(REFERENCE_SCRIPT), "--serve"],
         cwd=REPO_ROOT,

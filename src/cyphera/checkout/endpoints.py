@@ -115,7 +115,10 @@ async def complete_checkout_session(
             workspace_id=auth.scope.workspace_id,
             mode=auth.scope.mode,
             checkout_id=checkout_id,
-            signature=bytes.fromhex(body.signature.removeprefix("0x")),
+            signature=(
+                bytes.fromhex(body.signature.removeprefix("0x")) if body.signature else None
+            ),
+            grant=body.grant,
             registry=registry,
             clock=clock,
         )

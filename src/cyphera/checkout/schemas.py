@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 from web3 import Web3
 
 from cyphera.kit.clock import to_unix
@@ -39,9 +39,22 @@ class CheckoutSessionCreate(RequestModel):
 
 
 class CheckoutSessionComplete(RequestModel):
-    signature: HexSignature = Field(
-        description="The customer's 65-byte EIP-712 signature (0x-hex) over `permission_request.eip712`."
+    signature: HexSignature | None = Field(
+        default=None,
+        description="The customer's 65-byte EIP-712 signature (0x-hex) over "
+        "`permission_request.eip712`.",
     )
+    grant: dict[str, Any] | None = Field(
+        default=None,
+        description="Or: the wallet's answer to `permission_request.erc7715` (an item of the "
+        "`wallet_requestExecutionPermissions` result, with `context` and `delegationManager`).",
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CheckoutSessionComplete:
+        if (self.signature is None) == (self.grant is None):
+            raise ValueError("send exactly one of `signature` or `grant`")
+        return self
 
 
 class PermissionTerms(BaseModel):

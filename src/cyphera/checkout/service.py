@@ -11,6 +11,7 @@ subscription, the first invoice and its payment — with the collection job — 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -238,10 +239,20 @@ async def complete_session(
     workspace_id: str,
     mode: Mode,
     checkout_id: str,
-    signature: bytes,
+    signature: bytes | None = None,
+    grant: Mapping[str, Any] | None = None,
     registry: NetworkRegistry,
     clock: Clock,
 ) -> Completed:
+    """Complete `checkout_id` with either the customer's EIP-712 `signature` over the stored
+    delegation, or an ERC-7715 `grant` (the wallet's `wallet_requestExecutionPermissions` answer).
+
+    Both are held to the same allow-list and the session's stored terms; an EIP-712 signature must
+    also recover to the customer (a 7702 account), while a grant from a smart account is proven by
+    the signer's on-chain pre-flight of the first charge.
+    """
+    if (signature is None) == (grant is None):
+        raise errors.PermissionInvalid("send exactly one of `signature` or `grant`")
     checkout = (
         await session.execute(
             select(CheckoutSession)
@@ -262,10 +273,14 @@ async def complete_session(
         raise errors.CheckoutSessionNotOpen("checkout session has expired; create a new one")
     network = registry.get(checkout.network)
     token = _token(network, checkout.token_symbol)
-    context = encode_permission_context([delegation_of(checkout, signature)])
+    submitted: Mapping[str, Any] | bytes = (
+        encode_permission_context([delegation_of(checkout, signature)])
+        if signature is not None
+        else dict(grant or {})
+    )
     try:
         validated = validate_periodic_grant(
-            context,
+            submitted,
             chain_id=checkout.chain_id,
             framework=network.framework,
             redeemer=checkout.delegate,
@@ -277,12 +292,13 @@ async def complete_session(
             now=to_unix(now),
             start_date=to_unix(checkout.start_at),
             delegator=checkout.customer_address,
-            require_signature_match=True,
+            require_signature_match=signature is not None,
         )
     except DelegationError as exc:
+        what = "signature" if signature is not None else "grant"
         raise errors.PermissionInvalid(
-            f"the signature does not grant this checkout's permission ({exc.code})",
-            param="signature",
+            f"the {what} does not grant this checkout's permission ({exc.code}): {exc}",
+            param=what,
         ) from exc
     # The schedule is anchored at completion, not at session creation: any anchor after the
     # permission's start works, because due dates are at least one on-chain window apart.
@@ -298,7 +314,7 @@ async def complete_session(
         network=network.key,
         token=token,
         validated=validated,
-        source=PermissionSource.EIP712,
+        source=PermissionSource.EIP712 if signature is not None else PermissionSource.ERC7715,
     )
     subscription = await subscriptions.create(
         session,
@@ -308,7 +324,8 @@ async def complete_session(
         quantity=checkout.quantity,
         anchor=anchor,
     )
-    _, payment = await billing.open_period_invoice(
+    # Bills the first period, or nothing while a trial runs (its end bills the first period).
+    payment = await billing.start(
         session, subscription=subscription, price=price, permission=permission
     )
     checkout.status = CheckoutSessionStatus.COMPLETE
