@@ -7,128 +7,30 @@ Framework, and a procrastinate worker. Balances on the chain are the proof.
 * a resume after the paid period re-anchors the schedule, and the enforcer agrees: the new
   period's charge lands in a fresh on-chain window.
 
-Fixtures are copied from ``tests/e2e/test_slice.py``.
+Fixtures: ``tests/fixtures/platform.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-
 import httpx
-import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cyphera.api.app import create_app
 from cyphera.chain.devnet import Devnet
-from cyphera.chain.networks import NetworkRegistry, load_registry
-from cyphera.config import DatabaseSettings, Environment, Settings, SignerClientSettings
-from cyphera.kit.clock import FrozenClock, from_unix, to_unix
+from cyphera.kit.clock import from_unix, to_unix
 from cyphera.models import Payment
-from cyphera.payment.signer_gateway import SignerGateway
-from cyphera.signer.client import SignerClient
-from cyphera.signer.config import SignerSettings
-from cyphera.signer.keys import RelayerKey
-from cyphera.signer.server import RunningSigner, start_signer
 from cyphera.subscription import billing
 from cyphera.worker.app import additional_context
 from cyphera.worker.app import create_app as create_worker_app
 from cyphera.worker.context import WorkerContext
-from tests.fixtures.api import WorkspaceKeys, serve
-
-TOKEN = "lifecycle-signer-token-with-enough-entropy-0123456789"
-USDC = 10**6
-PRICE_CENTS = 1999
-PRICE_UNITS = PRICE_CENTS * 10**4  # 6-decimal token units
+from tests.fixtures.api import WorkspaceKeys
+from tests.fixtures.platform import PRICE_CENTS, PRICE_UNITS, USDC, Platform
 
 
-@dataclass
-class Platform:
-    chain: Devnet
-    clock: FrozenClock
-    gateway: SignerGateway
-    sessionmaker: async_sessionmaker[AsyncSession]
-    database_url: str
-    api_url: str
-
-    def move_to(self, instant_unix: int) -> None:
-        """Move our clock and the chain's to `instant_unix` (the chain's next block)."""
-        self.clock.set(from_unix(instant_unix))
-        self.chain.set_next_block_timestamp(instant_unix)
-
-
-@pytest.fixture
-def lifecycle_clock(chain: Devnet) -> FrozenClock:
-    return FrozenClock(from_unix(chain.latest_timestamp()))
-
-
-@pytest.fixture
-def registry(chain: Devnet) -> NetworkRegistry:
-    return load_registry(
-        chain.deployment, {"CYPHERA_RPC_LOCAL": chain.rpc_url}, artifacts=chain.artifacts
-    )
-
-
-@pytest.fixture
-async def running_signer(
-    chain: Devnet, registry: NetworkRegistry, database_url: str
-) -> AsyncIterator[RunningSigner]:
-    relayer = chain.new_account(ether=10)
-    settings = SignerSettings(
-        database=DatabaseSettings(url=SecretStr(database_url), pool_size=5),
-        auth_tokens=[SecretStr(TOKEN)],
-        listen_address="127.0.0.1:0",
-        poll_interval_seconds=0.1,
-    )
-    running = await start_signer(
-        settings, key=RelayerKey.from_private_key(relayer.key), registry=registry
-    )
-    yield running
-    with contextlib.suppress(Exception):
-        await running.stop(grace=0)
-
-
-@pytest.fixture
-def api_url(
-    database_settings: DatabaseSettings,
-    lifecycle_clock: FrozenClock,
-    registry: NetworkRegistry,
-    running_signer: RunningSigner,
-) -> Iterator[str]:
-    settings = Settings(
-        environment=Environment.TEST,
-        database=database_settings,
-        signer=SignerClientSettings(
-            target=f"127.0.0.1:{running_signer.port}", token=SecretStr(TOKEN)
-        ),
-    )
-    with serve(create_app(settings, clock=lifecycle_clock, registry=registry)) as base_url:
-        yield base_url
-
-
-@pytest.fixture
-async def platform(
-    chain: Devnet,
-    lifecycle_clock: FrozenClock,
-    running_signer: RunningSigner,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    database_url: str,
-    api_url: str,
-) -> AsyncIterator[Platform]:
-    client = SignerClient(f"127.0.0.1:{running_signer.port}", TOKEN, timeout_seconds=30)
-    yield Platform(
-        chain=chain,
-        clock=lifecycle_clock,
-        gateway=SignerGateway(client),
-        sessionmaker=sessionmaker,
-        database_url=database_url,
-        api_url=api_url,
-    )
-    await client.close()
+def move_to(platform: Platform, instant_unix: int) -> None:
+    """Move our clock and the chain's to `instant_unix` (the chain's next block)."""
+    platform.clock.set(from_unix(instant_unix))
+    platform.chain.set_next_block_timestamp(instant_unix)
 
 
 def customer_account(chain: Devnet) -> LocalAccount:
@@ -220,7 +122,7 @@ async def test_after_cancel_the_due_renewal_moves_nothing_on_chain(
         canceled = await api.delete(f"/v1/subscriptions/{subscription['id']}")
         assert canceled.status_code == 200, canceled.text
         assert isinstance(subscription["current_period_end"], int)
-        platform.move_to(subscription["current_period_end"] + 5)
+        move_to(platform, subscription["current_period_end"] + 5)
         await run_worker_once(platform)
 
         # Then nothing moved and nothing was invoiced
@@ -242,7 +144,7 @@ async def test_a_cancel_after_the_renewal_was_queued_moves_nothing_on_chain(
         assert isinstance(subscription["current_period_end"], int)
 
         # Given the renewal opened and its collection job queued (the worker has not run it)
-        platform.move_to(subscription["current_period_end"] + 5)
+        move_to(platform, subscription["current_period_end"] + 5)
         [renewal_id] = await billing.renew_due(platform.sessionmaker, clock=platform.clock)
 
         # When the merchant cancels now, then the worker runs the queued job
@@ -282,7 +184,7 @@ async def test_a_trial_charges_nothing_until_it_ends_then_the_first_period_once(
 
         # When the trial ends and the worker runs (twice: the second run must do nothing)
         assert isinstance(subscription["trial_end"], int)
-        platform.move_to(subscription["trial_end"] + 5)
+        move_to(platform, subscription["trial_end"] + 5)
         await run_worker_once(platform)
         await run_worker_once(platform)
 
@@ -307,10 +209,10 @@ async def test_a_resume_after_the_period_is_charged_by_the_enforcer_in_a_fresh_w
         assert isinstance(subscription["current_period_end"], int)
         start = subscription["current_period_start"]
         assert isinstance(start, int)
-        platform.move_to(start + 7 * 86_400)
+        move_to(platform, start + 7 * 86_400)
         paused = await api.post(f"/v1/subscriptions/{subscription['id']}/pause", json={})
         assert paused.status_code == 200, paused.text
-        platform.move_to(subscription["current_period_end"] + 3 * 86_400)
+        move_to(platform, subscription["current_period_end"] + 3 * 86_400)
         await run_worker_once(platform)
         assert chain.token_balance("USDC", merchant) == PRICE_UNITS
 
