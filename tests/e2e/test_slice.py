@@ -17,25 +17,21 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from cyphera.chain.devnet import Devnet
 from cyphera.db.engine import transaction
 from cyphera.invoice import service as invoices
 from cyphera.kit.clock import from_unix, to_unix
 from cyphera.models import Invoice, Payment, Permission, Subscription
 from cyphera.signer.schemas import ChargeInput, ChargeStatus
 from cyphera.subscription import billing
-from cyphera.worker.app import additional_context
-from cyphera.worker.app import create_app as create_worker_app
-from cyphera.worker.context import WorkerContext
 from tests.fixtures.api import WorkspaceKeys
-from tests.fixtures.platform import PRICE_CENTS, PRICE_UNITS, USDC, Platform
-
-
-def customer_account(chain: Devnet) -> LocalAccount:
-    account = chain.new_account()
-    chain.upgrade_to_7702(account, sponsor=account)
-    chain.fund_token("USDC", account.address, 100 * USDC)
-    return account
+from tests.fixtures.platform import (
+    PRICE_CENTS,
+    PRICE_UNITS,
+    USDC,
+    Platform,
+    customer_account,
+    run_worker_once,
+)
 
 
 async def subscribe(
@@ -83,23 +79,6 @@ async def subscribe(
     assert completed.status_code == 200, completed.text
     result: dict[str, object] = completed.json()
     return result
-
-
-async def run_worker_once(platform: Platform) -> None:
-    """Defer the renewal tick, then let a real procrastinate worker drain the queue."""
-    app = create_worker_app(platform.database_url.replace("postgresql+psycopg://", "postgresql://"))
-    context = WorkerContext(
-        sessionmaker=platform.sessionmaker, gateway=platform.gateway, clock=platform.clock
-    )
-    async with app.open_async():
-        await app.configure_task("billing.renew_due").defer_async(
-            timestamp=to_unix(platform.clock.now())
-        )
-        await app.run_worker_async(
-            wait=False,
-            install_signal_handlers=False,
-            additional_context=additional_context(context),
-        )
 
 
 async def test_subscribe_charge_renew_and_refuse_a_second_charge(

@@ -16,28 +16,24 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from cyphera.chain.devnet import Devnet
 from cyphera.kit.clock import from_unix, to_unix
 from cyphera.models import Payment
 from cyphera.subscription import billing
-from cyphera.worker.app import additional_context
-from cyphera.worker.app import create_app as create_worker_app
-from cyphera.worker.context import WorkerContext
 from tests.fixtures.api import WorkspaceKeys
-from tests.fixtures.platform import PRICE_CENTS, PRICE_UNITS, USDC, Platform
+from tests.fixtures.platform import (
+    PRICE_CENTS,
+    PRICE_UNITS,
+    USDC,
+    Platform,
+    customer_account,
+    run_worker_once,
+)
 
 
 def move_to(platform: Platform, instant_unix: int) -> None:
     """Move our clock and the chain's to `instant_unix` (the chain's next block)."""
     platform.clock.set(from_unix(instant_unix))
     platform.chain.set_next_block_timestamp(instant_unix)
-
-
-def customer_account(chain: Devnet) -> LocalAccount:
-    account = chain.new_account()
-    chain.upgrade_to_7702(account, sponsor=account)
-    chain.fund_token("USDC", account.address, 100 * USDC)
-    return account
 
 
 async def subscribe(
@@ -87,23 +83,6 @@ async def subscribe(
     subscription = (await api.get(f"/v1/subscriptions/{completed.json()['subscription']}")).json()
     assert isinstance(subscription, dict)
     return subscription
-
-
-async def run_worker_once(platform: Platform) -> None:
-    """Defer the renewal tick, then let a real procrastinate worker drain the queue."""
-    app = create_worker_app(platform.database_url.replace("postgresql+psycopg://", "postgresql://"))
-    context = WorkerContext(
-        sessionmaker=platform.sessionmaker, gateway=platform.gateway, clock=platform.clock
-    )
-    async with app.open_async():
-        await app.configure_task("billing.renew_due").defer_async(
-            timestamp=to_unix(platform.clock.now())
-        )
-        await app.run_worker_async(
-            wait=False,
-            install_signal_handlers=False,
-            additional_context=additional_context(context),
-        )
 
 
 async def test_after_cancel_the_due_renewal_moves_nothing_on_chain(
