@@ -77,10 +77,10 @@ async def test_a_key_in_use_by_a_running_request_is_409(
 ) -> None:
     # Hold the key's lock as a still-running first request would.
     async with sessionmaker() as session:
-        api_key_id = await find_api_key_id(session, secret=workspace.secret_key)
-        assert api_key_id is not None
+        principal_id = await find_api_key_id(session, secret=workspace.secret_key)
+        assert principal_id is not None
         keyed = idempotency.idempotent_request(
-            api_key_id=api_key_id, key="busy", method="POST", path="/v1/products", body=b""
+            principal_id=principal_id, key="busy", method="POST", path="/v1/products", body=b""
         )
         locked = await session.scalar(
             select(

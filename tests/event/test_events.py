@@ -180,6 +180,29 @@ async def test_pages_through_events(
     assert [e["id"] for e in back["data"]] == newest_first[:2]
 
 
+async def test_events_of_one_transaction_list_in_the_order_they_were_written(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], workspace: WorkspaceKeys
+) -> None:
+    # Given four events written by one transaction at the same instant, as a checkout writes them
+    types = ["customer.created", "subscription.created", "invoice.created", "payment.succeeded"]
+    ids = await _events_at(sessionmaker, workspace.workspace_id, [(t, T0) for t in types])
+
+    # When they are listed one by one, forwards and back
+    forwards = [(await api.get("/v1/events", params={"limit": 1})).json()["data"][0]["id"]]
+    while len(forwards) < len(ids):
+        page = await api.get("/v1/events", params={"limit": 1, "starting_after": forwards[-1]})
+        forwards.append(page.json()["data"][0]["id"])
+    backwards = await api.get("/v1/events", params={"limit": 10, "ending_before": ids[0]})
+    everything = await api.get("/v1/events", params={"limit": 10})
+
+    # Then the order is the written one (newest first), whatever their random ids and equal times
+    assert forwards == ids[::-1]
+    assert [e["id"] for e in everything.json()["data"]] == ids[::-1]
+    assert [e["type"] for e in everything.json()["data"]] == types[::-1]
+    assert [e["id"] for e in backwards.json()["data"]] == ids[:0:-1]
+    assert backwards.json()["has_more"] is False
+
+
 async def test_events_of_the_other_mode_are_not_seen(
     api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], workspace: WorkspaceKeys
 ) -> None:

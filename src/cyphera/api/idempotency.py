@@ -2,7 +2,8 @@
 
 A client that retries a POST with the same ``Idempotency-Key`` gets the first response again
 (status and body, with ``Idempotent-Replayed: true``) instead of a second object. Keys are scoped
-per API key and remembered for `REPLAY_WINDOW`.
+per caller (the API key, or the signed-in account for session tokens) and remembered for
+`REPLAY_WINDOW`.
 
 - The same key with a different request (method, path or JSON body) is ``400
   idempotency_key_reused``: the client has a bug, and replaying would hide it.
@@ -23,16 +24,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Integer, cast, delete, func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.exceptions import Conflict, InvalidRequest
-from cyphera.models.idempotency_key import IdempotencyKey
+from cyphera.models.idempotency_key import REPLAY_WINDOW, IdempotencyKey
 
-REPLAY_WINDOW = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 # First half of the two-int advisory lock key: keeps these locks apart from any other user of
 # advisory locks in the database (procrastinate, future code).
@@ -53,7 +53,7 @@ class IdempotencyKeyInUse(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class IdempotentRequest:
-    api_key_id: str
+    principal_id: str
     key: str
     method: str
     path: str
@@ -68,7 +68,7 @@ class StoredResponse:
 
 
 def idempotent_request(
-    *, api_key_id: str, key: str, method: str, path: str, body: bytes
+    *, principal_id: str, key: str, method: str, path: str, body: bytes
 ) -> IdempotentRequest:
     """Describe a keyed request; `IdempotencyKeyInvalid` if the key is not 1 to 255 visible ASCII characters."""
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in key):
@@ -77,7 +77,7 @@ def idempotent_request(
             "(a UUID is a good choice)."
         )
     return IdempotentRequest(
-        api_key_id=api_key_id,
+        principal_id=principal_id,
         key=key,
         method=method,
         path=path,
@@ -125,7 +125,7 @@ async def begin(
         )
     stored = await session.scalar(
         select(IdempotencyKey).where(
-            IdempotencyKey.api_key_id == request.api_key_id,
+            IdempotencyKey.principal_id == request.principal_id,
             IdempotencyKey.key == request.key,
             IdempotencyKey.created_at > now - REPLAY_WINDOW,
         )
@@ -163,21 +163,13 @@ async def record(
     }
     await session.execute(
         insert(IdempotencyKey)
-        .values(api_key_id=request.api_key_id, key=request.key, **values)
+        .values(principal_id=request.principal_id, key=request.key, **values)
         .on_conflict_do_update(
-            index_elements=[IdempotencyKey.api_key_id, IdempotencyKey.key], set_=values
+            index_elements=[IdempotencyKey.principal_id, IdempotencyKey.key], set_=values
         )
     )
 
 
-async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
-    """Delete records past the replay window (for a periodic job); returns how many."""
-    result = await session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - REPLAY_WINDOW)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def _lock_key(request: IdempotentRequest) -> int:
-    digest = hashlib.sha256(f"{request.api_key_id}\x00{request.key}".encode()).digest()
+    digest = hashlib.sha256(f"{request.principal_id}\x00{request.key}".encode()).digest()
     return int.from_bytes(digest[:4], "big", signed=True)

@@ -18,6 +18,7 @@ Responses are buffered whole, which suits a JSON API; a streaming endpoint would
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,6 +38,7 @@ from cyphera.api.middleware import (
 from cyphera.auth import audit
 from cyphera.auth.dependencies import SESSION_STATE_KEY, bearer_token
 from cyphera.auth.service import find_api_key_id
+from cyphera.auth.sessions import find_session_account_id, is_session_token
 from cyphera.exceptions import AppError
 from cyphera.kit.clock import Clock
 
@@ -125,19 +127,26 @@ class TransactionMiddleware:
             secret = bearer_token(headers.get("authorization"))
         except AppError:
             secret = None
-        api_key_id = await find_api_key_id(session, secret=secret)
-        if api_key_id is None:
+        principal_id = await _principal(session, secret, now=clock.now())
+        if principal_id is None:
             # Not authenticated: the endpoint's authentication answers 401; nothing to remember.
             return None, None
         query = scope.get("query_string", b"").decode("latin-1")
         keyed = idempotency.idempotent_request(
-            api_key_id=api_key_id,
+            principal_id=principal_id,
             key=key,
             method=scope["method"],
             path=scope["path"] + (f"?{query}" if query else ""),
             body=body,
         )
         return keyed, await idempotency.begin(session, keyed, now=clock.now())
+
+
+async def _principal(session: AsyncSession, secret: str | None, *, now: datetime) -> str | None:
+    """Whose idempotency keys a request uses: its API key's, or its signed-in account's."""
+    if secret is not None and is_session_token(secret):
+        return await find_session_account_id(session, token=secret, now=now)
+    return await find_api_key_id(session, secret=secret)
 
 
 class _BufferedResponse:

@@ -27,14 +27,24 @@ async def get_scoped(
 
 
 async def list_scoped(
-    session: AsyncSession, model: type[M], scope: Scope, page: PageRequest, *filters: Any
+    session: AsyncSession,
+    model: type[M],
+    scope: Scope,
+    page: PageRequest,
+    *filters: Any,
+    order: tuple[Any, Any] | None = None,
 ) -> Page[M]:
-    """A page of `model` in `scope`, newest first, with optional extra WHERE clauses."""
-    created_at, object_id = model.created_at, model.id  # type: ignore[attr-defined]
+    """A page of `model` in `scope`, newest first, with optional extra WHERE clauses.
+
+    Newest by ``(created_at, id)`` unless `order` names another pair that orders it totally.
+    """
+    object_id = model.id  # type: ignore[attr-defined]
+    first, second = order if order is not None else (model.created_at, object_id)  # type: ignore[attr-defined]
     return await paginate(
         session,
         scoped(select(model).where(*filters), scope),
-        order=(created_at, object_id),
+        order=(first, second),
         page=page,
-        cursor_query=scoped(select(created_at, object_id), scope),
+        cursor_query=scoped(select(first, second), scope),
+        id_column=object_id,
     )

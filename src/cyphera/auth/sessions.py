@@ -189,6 +189,26 @@ async def authenticate_session(
     return AccountContext(account_id=account_session.account_id, session_id=account_session.id)
 
 
+async def find_session_account_id(
+    session: AsyncSession, *, token: str | None, now: datetime
+) -> str | None:
+    """The account of the live session `token`, or None, without raising.
+
+    For state kept per caller outside authentication (idempotency keys); authentication proper
+    says what is wrong with a bad token.
+    """
+    if not token or not _TOKEN.fullmatch(token):
+        return None
+    account_session = await AccountSessionRepository(session).get_by_token_hash(hash_secret(token))
+    if (
+        account_session is None
+        or account_session.revoked_at is not None
+        or account_session.expires_at <= now
+    ):
+        return None
+    return account_session.account_id
+
+
 async def revoke_session(session: AsyncSession, *, session_id: str, clock: Clock) -> AccountSession:
     """Revoke a session (signing out); revoking it again changes nothing."""
     account_session = await AccountSessionRepository(session).get(session_id)

@@ -1,4 +1,4 @@
-"""``/v1/events``: the record of every state change, newest first."""
+"""``/v1/events``: the record of every state change, newest first (in the order written)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,12 @@ async def list_events(
     params: Annotated[EventListParams, Query()], auth: AuthDep, session: SessionDep
 ) -> ListObject[Event]:
     page = await list_scoped(
-        session, EventModel, auth.scope, params.page_request(), *_filters(params)
+        session,
+        EventModel,
+        auth.scope,
+        params.page_request(),
+        *_filters(params),
+        order=(EventModel.sequence, EventModel.id),
     )
     return ListObject[Event](
         data=[Event.from_model(e) for e in page.items], has_more=page.has_more, url=EVENTS

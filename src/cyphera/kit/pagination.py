@@ -14,7 +14,6 @@ between two pages (a product archived meanwhile) still works as a cursor.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -98,34 +97,35 @@ async def paginate(
     session: AsyncSession,
     statement: Select[T],
     *,
-    order: tuple[QueryableAttribute[datetime], QueryableAttribute[str]],
+    order: tuple[QueryableAttribute[Any], QueryableAttribute[Any]],
     page: PageRequest,
-    cursor_query: Select[datetime, str],
+    cursor_query: Select[Any, Any],
+    id_column: QueryableAttribute[str] | None = None,
 ) -> Page[T]:
     """Run `statement` (already scoped and filtered) for one page of `page`.
 
-    `order` is the model's ``(created_at, id)`` columns. `cursor_query` selects those two within
-    the caller's scope, unfiltered; a cursor it cannot find is a `NotFound` naming its parameter.
+    `order` is the model's ``(created_at, id)`` columns, or another pair that orders it totally
+    (events use their ``(sequence, id)``). `cursor_query` selects those two within the caller's
+    scope, unfiltered; the cursor object is found by `id_column` (by default the second of
+    `order`), and a cursor it cannot find is a `NotFound` naming its parameter.
     """
-    created_at, id_column = order
-    key = tuple_(created_at, id_column)
+    first, second = order
+    if id_column is None:
+        id_column = second
+    key = tuple_(first, second)
     if page.starting_after is not None:
         cursor = await _cursor(
             session, cursor_query, id_column, page.starting_after, "starting_after"
         )
-        statement = statement.where(key < tuple_(*cursor)).order_by(
-            created_at.desc(), id_column.desc()
-        )
+        statement = statement.where(key < tuple_(*cursor)).order_by(first.desc(), second.desc())
     elif page.ending_before is not None:
         cursor = await _cursor(
             session, cursor_query, id_column, page.ending_before, "ending_before"
         )
         # Walk towards newer objects from the cursor, then flip the page back to newest first.
-        statement = statement.where(key > tuple_(*cursor)).order_by(
-            created_at.asc(), id_column.asc()
-        )
+        statement = statement.where(key > tuple_(*cursor)).order_by(first.asc(), second.asc())
     else:
-        statement = statement.order_by(created_at.desc(), id_column.desc())
+        statement = statement.order_by(first.desc(), second.desc())
     rows = list((await session.scalars(statement.limit(page.limit + 1))).all())
     has_more = len(rows) > page.limit
     items = rows[: page.limit]
@@ -136,7 +136,7 @@ async def paginate(
 
 async def _cursor(
     session: AsyncSession,
-    cursor_query: Select[datetime, str],
+    cursor_query: Select[Any, Any],
     id_column: QueryableAttribute[str],
     object_id: str,
     param: str,

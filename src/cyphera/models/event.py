@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import BigInteger, Identity, Index, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -11,11 +11,22 @@ from cyphera.models.mixins import TenantMixin
 
 
 class Event(TenantMixin, TimestampMixin, Base):
-    """A state change, written in the same transaction as the change (the webhook outbox)."""
+    """A state change, written in the same transaction as the change (the webhook outbox).
+
+    `sequence` numbers events in the order they were written, so events written by one
+    transaction (``subscription.created``, ``invoice.created``, ``payment.succeeded``…) list in
+    their causal order, which their shared ``created_at`` cannot give.
+    """
 
     __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_workspace_id_mode_sequence", "workspace_id", "mode", "sequence"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sequence: Mapped[int] = mapped_column(
+        BigInteger, Identity(always=True), nullable=False, unique=True
+    )
     type: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
     object_id: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)

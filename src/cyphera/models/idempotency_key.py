@@ -1,26 +1,30 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cyphera.db.base import Base
 
+REPLAY_WINDOW = timedelta(hours=24)
+"""How long a stored response is replayed; older rows are ignored and purged by the worker."""
+
 
 class IdempotencyKey(Base):
-    """The stored first response to a POST sent with an ``Idempotency-Key``, per API key.
+    """The stored first response to a POST sent with an ``Idempotency-Key``, per caller.
+
+    The caller (`principal_id`) is the API key (``key_…``) for API-key requests and the account
+    (``acct_…``) for requests signed in with a session token.
 
     Written in the same transaction as the request's own changes, so either both the changes and
     this record exist or neither does: a replay can never describe work that did not happen.
-    Rows older than the replay window (24 h) are ignored and may be purged.
+    Rows older than `REPLAY_WINDOW` are ignored and purged.
     """
 
     __tablename__ = "idempotency_keys"
 
-    api_key_id: Mapped[str] = mapped_column(
-        String(40), ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True
-    )
+    principal_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     request_method: Mapped[str] = mapped_column(String(10), nullable=False)
     request_path: Mapped[str] = mapped_column(Text, nullable=False)
