@@ -159,15 +159,25 @@ class MemberRepository:
     async def delete(self, member: Member) -> None:
         await self.session.delete(member)
 
-    async def workspaces_of(self, account_id: str) -> list[tuple[Workspace, Member]]:
-        """Every workspace the account is a member of, with the membership, oldest first."""
-        rows = await self.session.execute(
-            select(Workspace, Member)
-            .join(Member, Member.workspace_id == Workspace.id)
-            .where(Member.account_id == account_id)
-            .order_by(Member.created_at, Member.id)
+    async def workspaces_page(
+        self, account_id: str, *, page: PageRequest
+    ) -> tuple[list[tuple[Workspace, Member]], bool]:
+        """A page of the workspaces the account is a member of, with the membership, newest
+        membership first; the cursors are workspace ids (of the account's own workspaces only)."""
+        mine = Member.account_id == account_id
+        found = await paginate(
+            self.session,
+            select(Member).where(mine),
+            order=(Member.created_at, Member.workspace_id),
+            page=page,
+            cursor_query=select(Member.created_at, Member.workspace_id).where(mine),
         )
-        return [(row[0], row[1]) for row in rows.all()]
+        ids = [m.workspace_id for m in found.items]
+        workspaces = {
+            w.id: w
+            for w in (await self.session.scalars(select(Workspace).where(Workspace.id.in_(ids))))
+        }
+        return [(workspaces[m.workspace_id], m) for m in found.items], found.has_more
 
     async def lock_workspace(self, workspace_id: str) -> None:
         """Serialise membership changes of one workspace (so "the last owner" stays true)."""

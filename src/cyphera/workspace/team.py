@@ -105,10 +105,10 @@ async def create_workspace_for(
 
 
 async def workspaces_of(
-    session: AsyncSession, *, account: AccountContext
-) -> list[tuple[Workspace, Member]]:
-    """The workspaces `account` is a member of, with its membership in each."""
-    return await MemberRepository(session).workspaces_of(account.account_id)
+    session: AsyncSession, *, account: AccountContext, page: PageRequest
+) -> tuple[list[tuple[Workspace, Member]], bool]:
+    """A page of the workspaces `account` is a member of, with its membership in each."""
+    return await MemberRepository(session).workspaces_page(account.account_id, page=page)
 
 
 # --- members ----------------------------------------------------------------------------------

@@ -59,10 +59,12 @@ def _audit(
 
 
 @router.get(WORKSPACES, tags=["Workspaces"], summary="List the signed-in account's workspaces")
-async def list_workspaces(account: AccountDep, session: SessionDep) -> ListObject[Workspace]:
-    found = await team.workspaces_of(session, account=account)
+async def list_workspaces(
+    params: Annotated[ListParams, Query()], account: AccountDep, session: SessionDep
+) -> ListObject[Workspace]:
+    found, has_more = await team.workspaces_of(session, account=account, page=params.page_request())
     return ListObject[Workspace](
-        data=[Workspace.from_model(w, m) for w, m in found], has_more=False, url=WORKSPACES
+        data=[Workspace.from_model(w, m) for w, m in found], has_more=has_more, url=WORKSPACES
     )
 
 
