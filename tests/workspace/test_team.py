@@ -363,6 +363,69 @@ async def test_members_are_paged(client: httpx.AsyncClient, api_clock: FrozenClo
     assert rest.json()["has_more"] is False
 
 
+async def test_workspaces_are_paged_and_only_the_accounts_own(
+    client: httpx.AsyncClient, api_clock: FrozenClock
+) -> None:
+    # Given an account in three workspaces, and another account's workspace
+    owner = await sign_in(client)
+    created = []
+    for name in ("One", "Two", "Three"):
+        api_clock.advance(timedelta(seconds=1))
+        response = await client.post("/v1/workspaces", json={"name": name}, headers=owner.headers())
+        created.append(response.json()["id"])
+    _, foreign = await owner_of_new_workspace(client, name="Theirs")
+
+    # When they are listed two at a time, and with the other account's workspace as cursor
+    first = await client.get("/v1/workspaces?limit=2", headers=owner.headers())
+    rest = await client.get(
+        f"/v1/workspaces?limit=2&starting_after={first.json()['data'][-1]['id']}",
+        headers=owner.headers(),
+    )
+    back = await client.get(f"/v1/workspaces?ending_before={created[0]}", headers=owner.headers())
+    probe = await client.get(f"/v1/workspaces?starting_after={foreign}", headers=owner.headers())
+
+    # Then newest first, in pages, and the foreign workspace is unknown to this account
+    assert [w["name"] for w in first.json()["data"]] == ["Three", "Two"]
+    assert first.json()["has_more"] is True
+    assert [w["id"] for w in rest.json()["data"]] == [created[0]]
+    assert rest.json()["has_more"] is False
+    assert [w["id"] for w in back.json()["data"]] == [created[2], created[1]]
+    assert probe.status_code == 404
+    assert probe.json()["error"]["param"] == "starting_after"
+
+
+async def test_session_requests_are_idempotent_per_account(client: httpx.AsyncClient) -> None:
+    # Given a signed-in account, and another one using the same Idempotency-Key
+    owner = await sign_in(client)
+    other = await sign_in(client)
+    key = {"Idempotency-Key": "create-acme-1"}
+
+    # When the account creates a workspace and retries; then reuses the key for another name
+    first = await client.post(
+        "/v1/workspaces", json={"name": "Acme"}, headers=owner.headers() | key
+    )
+    retry = await client.post(
+        "/v1/workspaces", json={"name": "Acme"}, headers=owner.headers() | key
+    )
+    reused = await client.post(
+        "/v1/workspaces", json={"name": "Other"}, headers=owner.headers() | key
+    )
+    theirs = await client.post(
+        "/v1/workspaces", json={"name": "Acme"}, headers=other.headers() | key
+    )
+
+    # Then the retry replays the first workspace, the reuse is refused, and keys are per account
+    assert retry.status_code == 200
+    assert retry.json() == first.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert reused.status_code == 400
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    assert theirs.status_code == 200
+    assert theirs.json()["id"] != first.json()["id"]
+    listed = await client.get("/v1/workspaces", headers=owner.headers())
+    assert [w["id"] for w in listed.json()["data"]] == [first.json()["id"]]
+
+
 async def test_two_owners_demoting_each_other_at_once_leave_one_owner(
     client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
