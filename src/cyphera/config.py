@@ -14,7 +14,8 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from limits import parse
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SIGNER_TOKEN = "dev-signer-token-not-for-production"  # noqa: S105 - the dev placeholder, refused in production
@@ -129,6 +130,18 @@ class AuthSettings(BaseModel):
     clock_skew_seconds: int = Field(default=60, ge=0, le=300)
     invitation_ttl_days: int = Field(default=7, ge=1, le=90)
     oidc_providers: list[OidcProviderSettings] = Field(default_factory=list)
+    # Requests per client address to the sign-in endpoints (nonce, SIWE and OIDC verify), as
+    # `limits` writes them: "30/minute", "500/hour".
+    sign_in_rate_limit: str = "30/minute"
+
+    @field_validator("sign_in_rate_limit")
+    @classmethod
+    def _readable_rate(cls, value: str) -> str:
+        try:
+            parse(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate like '30/minute': {value!r}") from exc
+        return value
 
 
 class Settings(BaseSettings):

@@ -18,6 +18,7 @@ Tree::
     ├── Unauthenticated   kind=unauthenticated
     ├── Forbidden         kind=forbidden
     ├── Unavailable       kind=unavailable   (a dependency is down; safe to retry)
+    ├── RateLimited       kind=rate_limited  (too many requests; retry after a while)
     └── InternalError     kind=internal      (our bug; never for caller mistakes)
 
 Domains subclass these in their own ``errors.py``. Third-party exceptions are wrapped where they
@@ -36,6 +37,7 @@ class ErrorKind(enum.StrEnum):
     UNAUTHENTICATED = "unauthenticated"
     FORBIDDEN = "forbidden"
     UNAVAILABLE = "unavailable"
+    RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
 
 
@@ -81,6 +83,17 @@ class Forbidden(AppError):
 class Unavailable(AppError):
     kind = ErrorKind.UNAVAILABLE
     code = "service_unavailable"
+
+
+class RateLimited(AppError):
+    """Too many requests from one caller; `retry_after` is how many seconds to wait."""
+
+    kind = ErrorKind.RATE_LIMITED
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, param: str | None = None) -> None:
+        super().__init__(message, param=param)
+        self.retry_after = retry_after
 
 
 class InternalError(AppError):

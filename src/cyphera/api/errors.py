@@ -27,7 +27,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from cyphera.exceptions import AppError, ErrorKind
+from cyphera.exceptions import AppError, ErrorKind, RateLimited
 
 STATUS_BY_KIND: Mapping[ErrorKind, int] = {
     ErrorKind.INVALID: 400,
@@ -36,6 +36,7 @@ STATUS_BY_KIND: Mapping[ErrorKind, int] = {
     ErrorKind.NOT_FOUND: 404,
     ErrorKind.CONFLICT: 409,
     ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.RATE_LIMITED: 429,
     ErrorKind.INTERNAL: 500,
 }
 TYPE_BY_KIND: Mapping[ErrorKind, str] = {
@@ -45,6 +46,7 @@ TYPE_BY_KIND: Mapping[ErrorKind, str] = {
     ErrorKind.UNAUTHENTICATED: "authentication_error",
     ErrorKind.FORBIDDEN: "permission_error",
     ErrorKind.UNAVAILABLE: "api_error",
+    ErrorKind.RATE_LIMITED: "invalid_request_error",
     ErrorKind.INTERNAL: "api_error",
 }
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -180,6 +182,8 @@ def app_error_response(exc: AppError) -> JSONResponse:
         log.error("api.internal_error", code=exc.code, message=exc.message)
         message = INTERNAL_MESSAGE
     headers = {"WWW-Authenticate": "Bearer"} if exc.kind is ErrorKind.UNAUTHENTICATED else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(
         status_code,
         error_type=error_type,

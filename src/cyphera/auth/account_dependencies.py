@@ -35,6 +35,7 @@ from cyphera.auth.oidc import (
     JwsIdTokenVerifier,
     OidcProvider,
 )
+from cyphera.auth.ratelimit import ClientRateLimiter
 from cyphera.auth.roles import Capability
 from cyphera.auth.scope import Scope, WorkspaceScope
 from cyphera.auth.sessions import SessionPolicy, is_session_token
@@ -192,6 +193,19 @@ def id_token_verifier(request: Request) -> IdTokenVerifier | None:
         state.id_token_verifier = verifier
     return verifier
 
+
+def limit_sign_in(request: Request) -> None:
+    """Count this request against its client's sign-in rate limit (`cyphera.auth.ratelimit`)."""
+    state = request.app.state
+    limiter: ClientRateLimiter | None = getattr(state, "sign_in_limiter", None)
+    if limiter is None:
+        limiter = ClientRateLimiter(_settings(request).auth.sign_in_rate_limit)
+        state.sign_in_limiter = limiter
+    limiter.hit(request.client.host if request.client is not None else "unknown")
+
+
+SIGN_IN_LIMITED = Depends(limit_sign_in)
+"""Add to a sign-in route's ``dependencies``."""
 
 SiweExpectationDep = Annotated[SiweExpectation, Depends(siwe_expectation)]
 SessionPolicyDep = Annotated[SessionPolicy, Depends(session_policy)]

@@ -8,12 +8,13 @@ the server is configured with sign in through ``POST /v1/auth/oidc/verify`` with
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
 from cyphera.auth import audit, sessions
 from cyphera.auth.account_dependencies import (
+    SIGN_IN_LIMITED,
     AccountDep,
     AuditScopeDep,
     IdTokenVerifierDep,
@@ -41,12 +42,20 @@ from cyphera.models.audit_entry import ActorType
 router = APIRouter()
 
 AUTH = "/v1/auth"
+RATE_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many sign-in requests from this address (`rate_limited`); retry "
+        "after the `Retry-After` header's seconds."
+    }
+}
 AUDIT_LOG = "/v1/audit_log"
 
 
 @router.post(
     AUTH + "/siwe/nonce",
     tags=["Sign-in"],
+    dependencies=[SIGN_IN_LIMITED],
+    responses=RATE_LIMITED,
     summary="Get a nonce for a Sign-In with Ethereum message",
     description="The nonce is valid for 10 minutes (configurable) and for one sign-in.",
 )
@@ -66,6 +75,8 @@ async def create_siwe_nonce(
 @router.post(
     AUTH + "/siwe/verify",
     tags=["Sign-in"],
+    dependencies=[SIGN_IN_LIMITED],
+    responses=RATE_LIMITED,
     summary="Sign in with a signed EIP-4361 message",
     description="Checks the message's grammar, domain, chain, times and nonce (once only), and "
     "the signature: a key's, or a smart account's through ERC-1271 on the message's chain.",
@@ -94,6 +105,8 @@ async def verify_siwe(
 @router.post(
     AUTH + "/oidc/verify",
     tags=["Sign-in"],
+    dependencies=[SIGN_IN_LIMITED],
+    responses=RATE_LIMITED,
     summary="Sign in with an OpenID Connect ID token",
     description="The token must be signed by a key its configured issuer publishes (JWKS), for "
     "this server's audience, and unexpired.",

@@ -12,6 +12,7 @@ from typing import Any
 import procrastinate
 
 from cyphera.subscription import billing, scheduler
+from cyphera.worker import housekeeping
 from cyphera.worker.context import CONTEXT_KEY, WorkerContext
 
 
@@ -53,6 +54,12 @@ def register_tasks(app: procrastinate.App) -> None:
 
     for name, step in scheduler.PERIODIC_STEPS.items():
         _register_periodic_step(app, name, step)
+
+    @app.periodic(cron="*/10 * * * *", periodic_id=housekeeping.TASK)
+    @app.task(name=housekeeping.TASK, pass_context=True, queueing_lock=housekeeping.TASK)
+    async def purge(job_context: procrastinate.JobContext, timestamp: int) -> None:
+        context = _context(job_context)
+        await housekeeping.purge(context.sessionmaker, clock=context.clock)
 
 
 def _register_periodic_step(
