@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SIGNER_TOKEN = "dev-signer-token-not-for-production"  # noqa: S105 - the dev placeholder, refused in production
+DEV_ENCRYPTION_KEY = "dev-encryption-key-not-for-production-use"
 DEV_DATABASE_PORT = 54329
 DEV_ANVIL_PORT = 18545
 DEV_SIGNER_PORT = 50051
@@ -162,6 +163,10 @@ class Settings(BaseSettings):
     chain: ChainSettings = ChainSettings()
     dev: DevSettings = DevSettings()
     auth: AuthSettings = AuthSettings()
+    # Encrypts what is kept at rest but must be read back (`cyphera.kit.sealing`): webhook signing
+    # secrets, and stored idempotent responses. Set once per deployment; changing it makes those
+    # unreadable (rotate the webhook secrets afterwards).
+    encryption_key: SecretStr = Field(default=SecretStr(DEV_ENCRYPTION_KEY), min_length=32)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
@@ -169,6 +174,10 @@ class Settings(BaseSettings):
         if self.environment is Environment.PRODUCTION:
             if self.signer.token.get_secret_value() == DEV_SIGNER_TOKEN:
                 raise ValueError("CYPHERA_SIGNER__TOKEN must be set to a real secret in production")
+            if self.encryption_key.get_secret_value() == DEV_ENCRYPTION_KEY:
+                raise ValueError(
+                    "CYPHERA_ENCRYPTION_KEY must be set to a real secret in production"
+                )
             if "127.0.0.1" in self.database.sqlalchemy_url() and "cyphera@" in (
                 self.database.sqlalchemy_url()
             ):

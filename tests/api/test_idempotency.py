@@ -167,3 +167,46 @@ async def test_concurrent_requests_with_one_key_create_one_object(
     assert all(r.status_code == 409 for r in refused)
     assert all(r.json()["error"]["code"] == "idempotency_key_in_use" for r in refused)
     assert await _product_names(sessionmaker) == ["Pro"]
+
+
+async def test_stored_responses_are_sealed_so_a_secret_shown_once_is_not_kept_readable(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    # Given a webhook endpoint created with an Idempotency-Key (its response holds the secret)
+    headers = {"Idempotency-Key": "hook-1"}
+    body = {"url": "https://example.com/hook", "enabled_events": ["*"]}
+    first = await api.post("/v1/webhook_endpoints", json=body, headers=headers)
+    secret = first.json()["secret"]
+
+    # When it is retried
+    retry = await api.post("/v1/webhook_endpoints", json=body, headers=headers)
+
+    # Then the retry replays the secret, yet the stored record holds neither it nor the body
+    assert retry.content == first.content
+    async with sessionmaker() as session:
+        stored = await session.scalar(select(IdempotencyKey).where(IdempotencyKey.key == "hook-1"))
+    assert stored is not None
+    assert secret.encode() not in stored.response_body
+    assert b"webhook_endpoint" not in stored.response_body
+
+
+async def test_a_stored_response_that_does_not_open_is_a_conflict_not_a_second_request(
+    api: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    # Given a keyed create whose stored response was sealed under another key (or edited)
+    headers = {"Idempotency-Key": "order-77"}
+    await api.post("/v1/products", json={"name": "Pro"}, headers=headers)
+    async with sessionmaker() as session, session.begin():
+        stored = await session.scalar(
+            select(IdempotencyKey).where(IdempotencyKey.key == "order-77")
+        )
+        assert stored is not None
+        stored.response_body = b"\x01" + bytes(40)
+
+    # When it is retried
+    retry = await api.post("/v1/products", json={"name": "Pro"}, headers=headers)
+
+    # Then it is refused, and nothing is created twice
+    assert retry.status_code == 409
+    assert retry.json()["error"]["code"] == "idempotency_key_unreadable"
+    assert await _product_names(sessionmaker) == ["Pro"]

@@ -16,7 +16,8 @@ How it stays exactly-once: the whole request runs in one database transaction
 stored response; the response is stored in the same transaction as the request's changes and both
 commit together, which also releases the lock. So a stored response always describes committed
 work, and work that rolled back (any error) leaves no record: the retry simply runs again.
-Only successful responses are stored, since errors change nothing.
+Only successful responses are stored, since errors change nothing. Stored bodies are sealed
+(AES-GCM, `cyphera.kit.sealing`), since some hold a secret shown once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.exceptions import Conflict, InvalidRequest
+from cyphera.kit.sealing import Sealer, Unsealable
 from cyphera.models.idempotency_key import REPLAY_WINDOW, IdempotencyKey
 
 MAX_KEY_LENGTH = 255
@@ -49,6 +51,10 @@ class IdempotencyKeyReused(InvalidRequest):
 
 class IdempotencyKeyInUse(Conflict):
     code = "idempotency_key_in_use"
+
+
+class IdempotencyKeyUnreadable(Conflict):
+    code = "idempotency_key_unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +110,33 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+_PURPOSE = b"cyphera.idempotency.response.v1"
+
+
+class ResponseSealer:
+    """Seals stored responses at rest: some carry a secret shown once (a new API key, a webhook
+    signing secret), and the replay must not leave it readable in the database for 24 hours."""
+
+    def __init__(self, server_secret: str) -> None:
+        self._sealer = Sealer(server_secret, purpose=_PURPOSE)
+
+    def seal(self, request: IdempotentRequest, body: bytes) -> bytes:
+        return self._sealer.seal(body, aad=_aad(request))
+
+    def open(self, request: IdempotentRequest, blob: bytes) -> bytes | None:
+        """The stored body, or None when it does not open (the server's key changed)."""
+        try:
+            return self._sealer.open(blob, aad=_aad(request))
+        except Unsealable:
+            return None
+
+
+def _aad(request: IdempotentRequest) -> bytes:
+    return f"{request.principal_id}\x00{request.key}".encode()
+
+
 async def begin(
-    session: AsyncSession, request: IdempotentRequest, *, now: datetime
+    session: AsyncSession, request: IdempotentRequest, *, now: datetime, sealer: ResponseSealer
 ) -> StoredResponse | None:
     """Lock `request`'s key for this transaction; the response to replay, or None to proceed.
 
@@ -137,9 +168,15 @@ async def begin(
             "This Idempotency-Key was already used with different parameters "
             f"({stored.request_method} {stored.request_path}); use a new key for a new request."
         )
-    return StoredResponse(
-        status=stored.response_status, body=stored.response_body, request_id=stored.request_id
-    )
+    body = sealer.open(request, stored.response_body)
+    if body is None:
+        # Sealed under a key this server no longer has: run the request as a new one would be
+        # wrong (it may have created something), so say so.
+        raise IdempotencyKeyUnreadable(
+            "The stored response to this Idempotency-Key cannot be read after a key change; "
+            "check the object's state, then retry with a new key."
+        )
+    return StoredResponse(status=stored.response_status, body=body, request_id=stored.request_id)
 
 
 async def record(
@@ -150,15 +187,16 @@ async def record(
     body: bytes,
     request_id: str,
     now: datetime,
+    sealer: ResponseSealer,
 ) -> None:
-    """Store the response to `request`, replacing an expired record of the same key."""
+    """Store the response to `request` (sealed), replacing an expired record of the same key."""
     values = {
         "request_method": request.method,
         "request_path": request.path,
         "request_fingerprint": request.fingerprint,
         "request_id": request_id,
         "response_status": status,
-        "response_body": body,
+        "response_body": sealer.seal(request, body),
         "created_at": now,
     }
     await session.execute(

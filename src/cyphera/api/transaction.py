@@ -50,6 +50,7 @@ class TransactionMiddleware:
         # `state` is the app's `State`: the sessionmaker and clock are put there at start-up.
         self.app = app
         self.state = state
+        self._sealer = idempotency.ResponseSealer(state.settings.encryption_key.get_secret_value())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,6 +109,7 @@ class TransactionMiddleware:
                     body=response.body,
                     request_id=request_id_of(scope),
                     now=clock.now(),
+                    sealer=self._sealer,
                 )
             await session.commit()
         else:
@@ -139,7 +141,7 @@ class TransactionMiddleware:
             path=scope["path"] + (f"?{query}" if query else ""),
             body=body,
         )
-        return keyed, await idempotency.begin(session, keyed, now=clock.now())
+        return keyed, await idempotency.begin(session, keyed, now=clock.now(), sealer=self._sealer)
 
 
 async def _principal(session: AsyncSession, secret: str | None, *, now: datetime) -> str | None:
