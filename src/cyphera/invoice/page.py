@@ -7,7 +7,7 @@ every invoice has exactly one page URL that stays valid for the invoice's lifeti
     token = base64url_nopad(HMAC-SHA256(secret, "cyphera.hosted_invoice.v1:" + invoice_id))
     url   = settings.api.public_url + "/invoices/" + invoice_id + "/" + token
 
-`hosted_invoice_url` builds it (the invoice JSON does not carry it yet). The secret is read from
+`hosted_invoice_url` builds it (the invoice JSON carries it as ``hosted_invoice_url``). The secret is read from
 the environment variable ``CYPHERA_HOSTED_SECRET`` (UTF-8 text, at least 32 characters); without it
 a development default is used, which the page refuses to serve under ``production``. Rotating the
 secret changes every invoice's URL (old links then show "not found").
@@ -39,7 +39,15 @@ from cyphera.chain.networks import NetworkRegistry
 from cyphera.config import Environment as DeploymentEnvironment
 from cyphera.kit.ids import has_prefix
 from cyphera.kit.money import format_cents, format_token_units
-from cyphera.models import Invoice, Payment, Price, Product, Subscription, Workspace
+from cyphera.models import (
+    Invoice,
+    InvoiceLineItem,
+    Payment,
+    Price,
+    Product,
+    Subscription,
+    Workspace,
+)
 from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 
@@ -140,8 +148,26 @@ async def _context(
     session: AsyncSession, invoice: Invoice, registry: NetworkRegistry | None
 ) -> dict[str, Any]:
     workspace = await session.get_one(Workspace, invoice.workspace_id)
+    lines = [
+        {
+            "description": item.description,
+            "quantity": item.quantity,
+            "unit_amount": None
+            if item.unit_amount is None
+            else format_cents(item.unit_amount, invoice.currency),
+            "amount": format_cents(item.amount, invoice.currency),
+            "kind": item.kind.value,
+        }
+        for item in (
+            await session.scalars(
+                select(InvoiceLineItem)
+                .where(InvoiceLineItem.invoice_id == invoice.id)
+                .order_by(InvoiceLineItem.position)
+            )
+        )
+    ]
     line: dict[str, Any] | None = None
-    if invoice.subscription_id is not None:
+    if not lines and invoice.subscription_id is not None:
         subscription = await session.get_one(Subscription, invoice.subscription_id)
         price = await session.get_one(Price, subscription.price_id)
         product = await session.get_one(Product, price.product_id)
@@ -185,6 +211,7 @@ async def _context(
         "period_start": invoice.period_start.strftime("%Y-%m-%d %H:%M UTC"),
         "period_end": invoice.period_end.strftime("%Y-%m-%d %H:%M UTC"),
         "line": line,
+        "lines": lines,
         "amount_due": format_cents(invoice.amount_due, invoice.currency),
         "amount_paid": format_cents(invoice.amount_paid, invoice.currency),
         "paid_at": invoice.paid_at.strftime("%Y-%m-%d %H:%M UTC") if invoice.paid_at else None,

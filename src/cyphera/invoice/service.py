@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -9,8 +11,73 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.event import service as events
 from cyphera.kit.ids import new_id
-from cyphera.models import Invoice, Subscription, Workspace
+from cyphera.models import Invoice, InvoiceLineItem, Subscription, Workspace
 from cyphera.models.invoice import InvoiceStatus
+from cyphera.models.invoice_line_item import InvoiceLineKind
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of an invoice to write; `amount` is signed cents (a credit or discount < 0)."""
+
+    kind: InvoiceLineKind
+    description: str
+    amount: int
+    period_start: datetime
+    period_end: datetime
+    price_id: str | None = None
+    quantity: int | None = None
+    unit_amount: int | None = None
+    discount_id: str | None = None
+
+
+class LinesDoNotAddUp(AssertionError):
+    """A programming error: an invoice's lines must add up exactly to its amount due."""
+
+
+async def add_lines(session: AsyncSession, *, invoice: Invoice, lines: Sequence[Line]) -> None:
+    """Write `invoice`'s lines (in the caller's transaction); they must add up to its amount."""
+    if sum(line.amount for line in lines) != invoice.amount_due:
+        raise LinesDoNotAddUp(f"lines of {invoice.id} do not add up to {invoice.amount_due}")
+    session.add_all(
+        InvoiceLineItem(
+            id=new_id("il"),
+            workspace_id=invoice.workspace_id,
+            mode=invoice.mode,
+            invoice_id=invoice.id,
+            position=position,
+            kind=line.kind,
+            description=line.description[:500],
+            price_id=line.price_id,
+            discount_id=line.discount_id,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            amount=line.amount,
+            period_start=line.period_start,
+            period_end=line.period_end,
+        )
+        for position, line in enumerate(lines)
+    )
+    await session.flush()
+
+
+async def lines_of(
+    session: AsyncSession, invoice_ids: Sequence[str]
+) -> dict[str, list[InvoiceLineItem]]:
+    """The lines of each invoice in `invoice_ids`, in order (an invoice without lines: absent)."""
+    if not invoice_ids:
+        return {}
+    rows = (
+        await session.execute(
+            select(InvoiceLineItem)
+            .where(InvoiceLineItem.invoice_id.in_(invoice_ids))
+            .order_by(InvoiceLineItem.invoice_id, InvoiceLineItem.position)
+        )
+    ).scalars()
+    found: dict[str, list[InvoiceLineItem]] = {}
+    for row in rows:
+        found.setdefault(row.invoice_id, []).append(row)
+    return found
 
 
 async def _next_number(session: AsyncSession, workspace_id: str) -> str:

@@ -1,0 +1,1 @@
+"""Coupons (Stripe's shape) and the discounts they give subscriptions."""
