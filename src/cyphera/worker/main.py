@@ -6,6 +6,7 @@ from cyphera.config import Settings
 from cyphera.db.engine import create_engine, create_sessionmaker
 from cyphera.kit.clock import system_clock
 from cyphera.payment.signer_gateway import SignerGateway
+from cyphera.runtime import network_registry
 from cyphera.worker.app import additional_context, create_app
 from cyphera.worker.context import WorkerContext
 
@@ -16,7 +17,10 @@ async def run_worker(settings: Settings) -> None:
     try:
         app = create_app(settings.database.libpq_url())
         context = WorkerContext(
-            sessionmaker=create_sessionmaker(engine), gateway=gateway, clock=system_clock
+            sessionmaker=create_sessionmaker(engine),
+            gateway=gateway,
+            clock=system_clock,
+            registry=network_registry(settings),
         )
         async with app.open_async():
             await app.run_worker_async(additional_context=additional_context(context))
