@@ -109,6 +109,7 @@ async def test_a_granted_permission_reads_back_decoded_from_its_signed_context(
         "livemode": False,
         "network": NETWORK_KEY,
         "revoked_at": None,
+        "replaced_by": None,
         "source": "eip712",
         "status": "active",
         "terms": {

@@ -59,3 +59,9 @@ class Permission(TenantMixin, TimestampMixin, Base):
     payee: Mapped[str] = mapped_column(String(42), nullable=False)
     context: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The permission that took over its subscription's charges (a price change that needed a
+    # larger cap): this one is never charged again, though it stays valid on-chain until the
+    # customer revokes it.
+    replaced_by_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("permissions.id"), nullable=True
+    )

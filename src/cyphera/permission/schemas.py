@@ -59,6 +59,7 @@ _PERMISSION_EXAMPLE: JsonDict = {
     "livemode": False,
     "network": "base-sepolia",
     "revoked_at": None,
+    "replaced_by": None,
     "source": "eip712",
     "status": "active",
     "terms": {
@@ -128,6 +129,12 @@ class Permission(BaseModel):
     livemode: bool
     network: str
     revoked_at: int | None
+    replaced_by: str | None = Field(
+        default=None,
+        description="The permission that took over its subscription (a price change that needed "
+        "a larger cap). Cyphera never charges a replaced permission again; its `status` still "
+        "tells its on-chain state, and the customer may revoke it on-chain.",
+    )
     source: PermissionSource = Field(
         description="`eip712`: a delegation signed by a 7702-upgraded or smart account; "
         "`erc7715`: a wallet's `wallet_requestExecutionPermissions` grant."
@@ -168,6 +175,7 @@ class Permission(BaseModel):
             livemode=permission.mode is Mode.LIVE,
             network=permission.network,
             revoked_at=None if permission.revoked_at is None else to_unix(permission.revoked_at),
+            replaced_by=permission.replaced_by_id,
             source=permission.source,
             status=effective_status(permission, at=now),
             terms=GrantedPermissionTerms(

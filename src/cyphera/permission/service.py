@@ -78,7 +78,13 @@ async def store(
 
 
 def is_usable(permission: Permission, *, at: datetime) -> bool:
-    return permission.status is PermissionStatus.ACTIVE and at < permission.expires_at
+    """Whether we may charge under `permission` at `at`: active, unexpired and not replaced by a
+    larger grant (`replaced_by_id`; a stale delegation is never reused after a rotation)."""
+    return (
+        permission.status is PermissionStatus.ACTIVE
+        and at < permission.expires_at
+        and permission.replaced_by_id is None
+    )
 
 
 def effective_status(permission: Permission, *, at: datetime) -> PermissionStatus:

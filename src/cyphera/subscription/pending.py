@@ -1,0 +1,136 @@
+"""Price changes that need a larger on-chain permission (Stripe's ``pending_update``).
+
+When the new amount per period is above what the customer's permission allows per window,
+`cyphera.subscription.service.update` changes nothing yet: `request` opens a checkout session of
+purpose ``subscription_update`` — for the same account, network and token, with terms built by
+`cyphera.permission.request` exactly as a new checkout's — and stores the wanted price, quantity
+and proration behaviour on the subscription as its ``pending_update``.
+
+The new permission keeps the window grid of the one it replaces (same ``start_at`` and window
+length), so the subscription's due dates land in the same on-chain windows as before and the
+schedule's guarantee (`cyphera.kit.periods`) carries over unchanged.
+
+A second request replaces the first (its session is expired); a cancel, the end of the
+subscription, or the session's lapse (`cyphera.subscription.scheduler.expire_pending_updates`) drops it. Completing the
+session (`cyphera.subscription.service.apply_pending_update`, called by checkout) applies the
+change through the ordinary price-change path under the new permission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cyphera.chain.networks import NetworkRegistry
+from cyphera.exceptions import Unavailable
+from cyphera.kit.ids import new_id
+from cyphera.models import CheckoutSession, PayoutAddress, Permission, Price, Subscription
+from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
+from cyphera.payment.gateway import ChargeGateway
+from cyphera.permission import request as permission_requests
+from cyphera.subscription import lifecycle
+from cyphera.subscription.errors import PayoutAddressMissing, PermissionInsufficient
+from cyphera.subscription.proration import ProrationBehavior
+
+SESSION_LIFETIME = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class PermissionRequester:
+    """What asking the customer for a new permission needs from the entry point."""
+
+    registry: NetworkRegistry | None
+    gateway: ChargeGateway | None
+    permission_lifetime: timedelta
+    base_url: str  # the API's public URL: the hosted page is {base_url}/pay/{session id}
+
+
+async def request(
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    permission: Permission,
+    new_price: Price,
+    quantity: int,
+    behavior: ProrationBehavior,
+    requester: PermissionRequester,
+    now: datetime,
+) -> dict[str, object]:
+    """Open the checkout session for a larger permission and make it the subscription's
+    ``pending_update`` (replacing any earlier one). Returns the previous attributes changed."""
+    now = now.replace(microsecond=0)
+    if requester.registry is None or requester.gateway is None:
+        raise Unavailable("the signer is not configured on this server; try again later")
+    network = (
+        requester.registry.get(permission.network)
+        if permission.network in requester.registry
+        else None
+    )
+    token = None if network is None else network.tokens.get(permission.token_symbol)
+    if (
+        network is None
+        or token is None
+        or token.address.lower() != permission.token_address.lower()
+    ):
+        raise PermissionInsufficient(
+            f"{permission.token_symbol} on {permission.network} is no longer accepted; create a "
+            f"new checkout session for price {new_price.id}.",
+            param="price",
+        )
+    payee = await session.scalar(
+        select(PayoutAddress.address).where(
+            PayoutAddress.workspace_id == subscription.workspace_id,
+            PayoutAddress.mode == subscription.mode,
+            PayoutAddress.network == network.key,
+        )
+    )
+    if payee is None:
+        raise PayoutAddressMissing(
+            f"Set a payout address for {network.name} before asking the customer for a new "
+            "permission there.",
+            param="price",
+        )
+    terms = permission_requests.periodic_terms(
+        price=new_price,
+        quantity=quantity,
+        network=network,
+        token=token,
+        customer_address=permission.account,
+        payee=payee,
+        redeemer=await requester.gateway.redeemer(network.chain_id),
+        now=now,
+        permission_lifetime=requester.permission_lifetime,
+        start_at=permission.start_at,
+    )
+    previous: dict[str, object] = {
+        "pending_update": await lifecycle.drop_pending_update(session, subscription)
+    }
+    checkout = CheckoutSession(
+        id=new_id("cs"),
+        created_at=now,
+        updated_at=now,
+        workspace_id=subscription.workspace_id,
+        mode=subscription.mode,
+        status=CheckoutSessionStatus.OPEN,
+        purpose=CheckoutSessionPurpose.SUBSCRIPTION_UPDATE,
+        subscription_id=subscription.id,
+        price_id=new_price.id,
+        quantity=quantity,
+        billing_anchor=subscription.billing_anchor,
+        expires_at=now + SESSION_LIFETIME,
+        test_clock_id=subscription.test_clock_id,
+        metadata_={},
+        **terms.checkout_columns(),
+    )
+    session.add(checkout)
+    await session.flush()
+    subscription.pending_price_id = new_price.id
+    subscription.pending_quantity = quantity
+    subscription.pending_proration_behavior = behavior.value
+    subscription.pending_checkout_session_id = checkout.id
+    subscription.pending_checkout_url = f"{requester.base_url.rstrip('/')}/pay/{checkout.id}"
+    subscription.pending_expires_at = checkout.expires_at
+    return previous
