@@ -137,6 +137,27 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/invoices/{invoice_id}"): Call(
         expect=404, path_params=lambda owned: {"invoice_id": owned["invoice"]}
     ),
+    ("GET", "/v1/invoices/{invoice_id}/lines"): Call(
+        expect=404, path_params=lambda owned: {"invoice_id": owned["invoice"]}
+    ),
+    ("DELETE", "/v1/subscriptions/{subscription_id}/discount"): Call(
+        expect=404, path_params=lambda owned: {"subscription_id": owned["subscription"]}
+    ),
+    ("GET", "/v1/coupons"): Call(expect=200, is_list=True),
+    ("POST", "/v1/coupons"): Call(
+        expect=200, body=lambda owned: {"percent_off": 10, "duration": "forever"}
+    ),
+    ("GET", "/v1/coupons/{coupon_id}"): Call(
+        expect=404, path_params=lambda owned: {"coupon_id": owned["coupon"]}
+    ),
+    ("POST", "/v1/coupons/{coupon_id}"): Call(
+        expect=404,
+        path_params=lambda owned: {"coupon_id": owned["coupon"]},
+        body=lambda owned: {"name": "hijacked", "metadata": {"hijacked": "yes"}},
+    ),
+    ("DELETE", "/v1/coupons/{coupon_id}"): Call(
+        expect=404, path_params=lambda owned: {"coupon_id": owned["coupon"]}
+    ),
     ("GET", "/v1/payments"): Call(expect=200, is_list=True),
     ("GET", "/v1/payments/{payment_id}"): Call(
         expect=404, path_params=lambda owned: {"payment_id": owned["payment"]}
@@ -166,6 +187,41 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/networks"): Call(expect=200, is_list=True),
     ("GET", "/v1/networks/{key}"): Call(expect=404, path_params=lambda owned: {"key": "nowhere"}),
     ("GET", "/v1/tokens"): Call(expect=200),  # tokens have no id of their own
+    ("GET", "/v1/webhook_endpoints"): Call(expect=200, is_list=True),
+    ("POST", "/v1/webhook_endpoints"): Call(
+        expect=200,
+        body=lambda owned: {"url": "https://example.com/intruder", "enabled_events": ["*"]},
+    ),
+    ("GET", "/v1/webhook_endpoints/{webhook_endpoint_id}"): Call(
+        expect=404, path_params=lambda owned: {"webhook_endpoint_id": owned["webhook_endpoint"]}
+    ),
+    ("POST", "/v1/webhook_endpoints/{webhook_endpoint_id}"): Call(
+        expect=404,
+        path_params=lambda owned: {"webhook_endpoint_id": owned["webhook_endpoint"]},
+        body=lambda owned: {"url": "https://example.com/hijacked", "disabled": True},
+    ),
+    ("POST", "/v1/webhook_endpoints/{webhook_endpoint_id}/rotate_secret"): Call(
+        expect=404,
+        path_params=lambda owned: {"webhook_endpoint_id": owned["webhook_endpoint"]},
+        body=lambda owned: {"expires_in_seconds": 0},
+    ),
+    ("DELETE", "/v1/webhook_endpoints/{webhook_endpoint_id}"): Call(
+        expect=404, path_params=lambda owned: {"webhook_endpoint_id": owned["webhook_endpoint"]}
+    ),
+    ("GET", "/v1/test_clocks"): Call(expect=200, is_list=True),
+    # A past frozen_time (a test key) or a live key: refused either way, nothing created.
+    ("POST", "/v1/test_clocks"): Call(expect=400, body=lambda owned: {"frozen_time": 0}),
+    ("GET", "/v1/test_clocks/{test_clock_id}"): Call(
+        expect=404, path_params=lambda owned: {"test_clock_id": owned["test_clock"]}
+    ),
+    ("POST", "/v1/test_clocks/{test_clock_id}/advance"): Call(
+        expect=404,
+        path_params=lambda owned: {"test_clock_id": owned["test_clock"]},
+        body=lambda owned: {"frozen_time": int(owned["test_clock_time"]) + 86_400},
+    ),
+    ("DELETE", "/v1/test_clocks/{test_clock_id}"): Call(
+        expect=404, path_params=lambda owned: {"test_clock_id": owned["test_clock"]}
+    ),
 }
 
 # Sign-in and workspace management: an API key is not a signed-in account, so everything a member
@@ -253,12 +309,30 @@ async def _owner_objects(api: httpx.AsyncClient) -> Owned:
     ).json()
     customer = (await api.post("/v1/customers", json={"address": OWNER_ADDRESS})).json()
     [event] = (await api.get("/v1/events", params={"type": "customer.created"})).json()["data"]
+    webhook_endpoint = (
+        await api.post(
+            "/v1/webhook_endpoints",
+            json={"url": "https://example.com/owner", "enabled_events": ["invoice.paid"]},
+        )
+    ).json()
+    test_clock = (
+        await api.post("/v1/test_clocks", json={"frozen_time": product["created"]})
+    ).json()
+    coupon = (
+        await api.post(
+            "/v1/coupons", json={"amount_off": 500, "currency": "usd", "duration": "once"}
+        )
+    ).json()
     return {
+        "coupon": coupon["id"],
+        "test_clock": test_clock["id"],
+        "test_clock_time": str(test_clock["frozen_time"]),
         "product": product["id"],
         "price": price["id"],
         "payout": payout["id"],
         "customer": customer["id"],
         "event": event["id"],
+        "webhook_endpoint": webhook_endpoint["id"],
     }
 
 
@@ -394,6 +468,9 @@ async def _owner_view(api: httpx.AsyncClient) -> list[Any]:
             "/v1/permissions",
             "/v1/events",
             "/v1/audit_log",
+            "/v1/webhook_endpoints",
+            "/v1/test_clocks",
+            "/v1/coupons",
         )
     ]
 

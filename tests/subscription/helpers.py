@@ -14,16 +14,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.auth.scope import Scope
+from cyphera.chain.networks import NetworkRegistry
+from cyphera.checkout import service as checkout
 from cyphera.db.engine import transaction
 from cyphera.kit.clock import FrozenClock
 from cyphera.kit.ids import new_id
 from cyphera.kit.money import Cents, cents_to_token_units
 from cyphera.kit.periods import START_SKEW, Interval, window_seconds
 from cyphera.models import (
+    CheckoutSession,
     Customer,
     Event,
     Invoice,
@@ -270,9 +275,7 @@ class World:
             return list(
                 (
                     await session.scalars(
-                        select(Event)
-                        .where(Event.object_id == object_id)
-                        .order_by(Event.created_at, Event.id)
+                        select(Event).where(Event.object_id == object_id).order_by(Event.sequence)
                     )
                 ).all()
             )
@@ -331,3 +334,22 @@ async def make_world(
             created = await create_workspace(session, name="Merchant", clock=clock)
         workspace_id = created.workspace.id
     return World(sessionmaker=sessionmaker, clock=clock, gateway=gateway, workspace_id=workspace_id)
+
+
+async def sign_and_complete(
+    world: World, registry: NetworkRegistry, checkout_id: str, signer: LocalAccount
+) -> checkout.Completed:
+    """`signer` signs the checkout session's EIP-712 delegation, and the session is completed."""
+    async with world.sessionmaker() as session:
+        typed = checkout.signing_request(await session.get_one(CheckoutSession, checkout_id))
+    signature = bytes(Account.sign_typed_data(signer.key, full_message=typed).signature)
+    async with transaction(world.sessionmaker) as session:
+        return await checkout.complete_session(
+            session,
+            workspace_id=world.workspace_id,
+            mode=Mode.TEST,
+            checkout_id=checkout_id,
+            signature=signature,
+            registry=registry,
+            clock=world.clock,
+        )

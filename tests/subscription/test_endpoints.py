@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.kit.clock import FrozenClock, to_unix
+from cyphera.kit.periods import Interval
 from cyphera.models.subscription import SubscriptionStatus
 from tests.fixtures.api import WorkspaceKeys
 from tests.subscription.helpers import FakeGateway, World, make_world
@@ -177,20 +178,39 @@ async def test_preview_change_refusals(
         assert param == expected[2]
 
 
-async def test_change_to_a_dearer_price_is_409_permission_insufficient(
+async def test_change_to_another_interval_is_409_permission_insufficient(
+    api: httpx.AsyncClient, merchant: World
+) -> None:
+    sub = await merchant.subscribe(await merchant.price(3000))
+    weekly = await merchant.price(500, interval=Interval.WEEK)
+
+    response = await api.post(
+        f"/v1/subscriptions/{sub.subscription_id}",
+        json={"price": weekly, "proration_behavior": "always_invoice"},
+    )
+
+    assert error(response) == (409, "permission_insufficient", "price")
+    assert "new checkout session" in response.json()["error"]["message"]
+    after = await merchant.subscription(sub.subscription_id)
+    assert (after.price_id, after.pending_price_id) == (sub.price_id, None)
+
+
+async def test_preview_of_a_dearer_price_tells_a_new_permission_is_needed(
     api: httpx.AsyncClient, merchant: World
 ) -> None:
     sub = await merchant.subscribe(await merchant.price(3000))
     dearer = await merchant.price(5000)
 
-    response = await api.post(
-        f"/v1/subscriptions/{sub.subscription_id}",
-        json={"price": dearer, "proration_behavior": "always_invoice"},
+    response = await api.get(
+        f"/v1/subscriptions/{sub.subscription_id}/preview_change",
+        params={"price": dearer, "proration_behavior": "none"},
     )
 
-    assert error(response) == (409, "permission_insufficient", "price")
-    assert "new checkout session" in response.json()["error"]["message"]
-    assert (await merchant.subscription(sub.subscription_id)).price_id == sub.price_id
+    assert response.status_code == 200, response.text
+    preview = response.json()
+    assert (preview["requires_new_permission"], preview["new_permission_cap"]) == (True, 5000)
+    assert preview["next_invoice"]["amount_due"] == 5000
+    assert (await merchant.subscription(sub.subscription_id)).pending_price_id is None
 
 
 async def test_change_the_price(api: httpx.AsyncClient, merchant: World) -> None:

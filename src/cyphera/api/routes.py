@@ -13,12 +13,17 @@ from cyphera.api.errors import ERROR_RESPONSES
 from cyphera.auth.endpoints import router as auth_router
 from cyphera.catalog.endpoints import router as catalog_router
 from cyphera.checkout.endpoints import router as checkout_router
+from cyphera.coupon.endpoints import router as coupon_router
 from cyphera.customer.endpoints import router as customer_router
 from cyphera.event.endpoints import router as event_router
 from cyphera.invoice.page import router as hosted_invoice_router
 from cyphera.network.endpoints import router as network_router
 from cyphera.permission.endpoints import router as permission_router
+from cyphera.subscription.discount_endpoints import router as discount_router
 from cyphera.subscription.endpoints import router as billing_router
+from cyphera.subscription.invoice_views import router as invoice_lines_router
+from cyphera.testclock.endpoints import router as test_clock_router
+from cyphera.webhook.endpoints import router as webhook_router
 from cyphera.workspace.endpoints import router as workspace_router
 from cyphera.workspace.key_endpoints import router as api_key_router
 from cyphera.workspace.team_endpoints import router as team_router
@@ -36,6 +41,11 @@ ROUTERS: list[APIRouter] = [
     auth_router,
     team_router,
     api_key_router,
+    test_clock_router,
+    webhook_router,
+    coupon_router,
+    discount_router,
+    invoice_lines_router,
 ]
 
 

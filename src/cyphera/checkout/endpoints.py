@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
@@ -17,6 +18,8 @@ from cyphera.kit.money import format_cents
 from cyphera.models import CheckoutSession as CheckoutSessionModel
 from cyphera.payment.dependencies import GatewayDep, RegistryDep, SessionmakerDep
 from cyphera.subscription import billing
+from cyphera.testclock import chain_time
+from cyphera.testclock import clock as test_clocks
 
 router = APIRouter(tags=["Checkout"])
 PATH = "/v1/checkout/sessions"
@@ -77,6 +80,8 @@ async def create_checkout_session(
         permission_lifetime=timedelta(days=settings.billing.permission_lifetime_days),
         success_url=body.success_url,
         cancel_url=body.cancel_url,
+        test_clock_id=body.test_clock,
+        coupon_id=body.coupon,
     )
     return _public(request, checkout)
 
@@ -123,12 +128,21 @@ async def complete_checkout_session(
             clock=clock,
         )
     if completed.payment is not None:
+        # A test clock's subscription is charged at the clock's time (the local chain's too).
+        collect_clock = await test_clocks.clock_for_payment(
+            sessionmaker, completed.payment.id, default=clock
+        )
+        if completed.subscription.test_clock_id is not None:
+            with contextlib.suppress(chain_time.ChainTimeError):
+                await chain_time.move_to(
+                    registry.get(completed.checkout.network), collect_clock.now()
+                )
         try:
             await billing.collect(
                 sessionmaker,
                 payment_id=completed.payment.id,
                 gateway=gateway,
-                clock=clock,
+                clock=collect_clock,
                 wait_seconds=INLINE_CHARGE_WAIT_SECONDS,
             )
         except Unavailable:

@@ -31,6 +31,17 @@ class CheckoutSessionCreate(RequestModel):
     )
     success_url: Url | None = None
     cancel_url: Url | None = None
+    test_clock: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        default=None,
+        description="Test mode: a test clock id. The terms are computed at the clock's time and "
+        "the subscription lives by it.",
+    )
+    coupon: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        default=None,
+        description="A coupon for the subscription's discount. Checked now (valid, currency, "
+        "redeem_by, max_redemptions) and redeemed when the session completes. The permission's "
+        "amount per period stays the undiscounted price.",
+    )
 
     @field_validator("customer_address")
     @classmethod
@@ -98,6 +109,14 @@ class CheckoutSession(BaseModel):
     success_url: str | None
     cancel_url: str | None
     subscription: str | None
+    test_clock: str | None = None
+    purpose: Literal["subscription", "subscription_update"] = Field(
+        default="subscription",
+        description="`subscription`: completing it creates the subscription. "
+        "`subscription_update`: a larger permission for `subscription`'s pending price change; "
+        "completing it applies the change under the new permission (the old one is no longer "
+        "charged; the customer may revoke it on-chain).",
+    )
     permission_request: PermissionRequest
 
     @classmethod
@@ -125,6 +144,8 @@ class CheckoutSession(BaseModel):
             success_url=checkout.success_url,
             cancel_url=checkout.cancel_url,
             subscription=checkout.subscription_id,
+            test_clock=checkout.test_clock_id,
+            purpose=checkout.purpose.value,
             permission_request=PermissionRequest(
                 eip712=eip712,
                 erc7715=erc7715,

@@ -10,43 +10,53 @@ subscription, the first invoice and its payment — with the collection job — 
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cyphera.auth.scope import Scope
 from cyphera.chain.errors import NetworkNotFound
 from cyphera.chain.models import Network, Token
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.checkout import errors
+from cyphera.coupon import service as coupons
 from cyphera.customer import service as customers
 from cyphera.delegation import (
-    ROOT_AUTHORITY,
     Caveat,
     Delegation,
     DelegationError,
-    default_periodic_caveats,
+    ValidatedPermission,
     encode_permission_context,
     typed_data,
     validate_periodic_grant,
 )
-from cyphera.kit.clock import Clock, to_unix
+from cyphera.kit.clock import Clock, FrozenClock, to_unix
 from cyphera.kit.ids import new_id
-from cyphera.kit.money import Cents, cents_to_token_units
-from cyphera.kit.periods import START_SKEW, window_seconds
-from cyphera.models import CheckoutSession, Payment, PayoutAddress, Price, Subscription
-from cyphera.models.checkout_session import CheckoutSessionStatus
+from cyphera.models import (
+    CheckoutSession,
+    Customer,
+    Payment,
+    PayoutAddress,
+    Price,
+    Subscription,
+    TestClock,
+)
+from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
 from cyphera.models.mixins import Mode
 from cyphera.models.permission import PermissionSource
 from cyphera.models.price import PriceType
+from cyphera.models.test_clock import TestClockStatus
 from cyphera.payment.gateway import ChargeGateway
+from cyphera.permission import request as permission_requests
 from cyphera.permission import service as permissions
 from cyphera.subscription import billing
 from cyphera.subscription import service as subscriptions
+from cyphera.testclock import clock as test_clocks
+from cyphera.testclock import errors as test_clock_errors
 
 SESSION_LIFETIME = timedelta(hours=24)
 
@@ -121,7 +131,19 @@ async def create_session(
     permission_lifetime: timedelta,
     success_url: str | None = None,
     cancel_url: str | None = None,
+    test_clock_id: str | None = None,
+    coupon_id: str | None = None,
 ) -> CheckoutSession:
+    if test_clock_id is not None:
+        # Test mode only: every term is computed at the clock's time.
+        if mode is not Mode.TEST:
+            raise test_clock_errors.TestClockLiveMode(
+                "test clocks exist in test mode only", param="test_clock"
+            )
+        test_clock = await test_clocks.get_test_clock(
+            session, Scope(workspace_id, mode), test_clock_id, param="test_clock"
+        )
+        clock = FrozenClock(test_clock.frozen_time)
     price = (
         await session.execute(
             select(Price).where(
@@ -133,6 +155,14 @@ async def create_session(
         raise errors.CheckoutSessionNotFound(f"no such price: {price_id}", param="price")
     if not price.active or price.type is not PriceType.RECURRING:
         raise errors.PriceNotUsable("checkout needs an active recurring price", param="price")
+    if coupon_id is not None:
+        await coupons.redeemable(
+            session,
+            scope=Scope(workspace_id, mode),
+            coupon_id=coupon_id,
+            currency=price.currency,
+            now=clock.now(),
+        )
     network = _network_for_mode(registry, network_key, mode)
     token = _token(network, token_symbol)
     payout = (
@@ -149,29 +179,17 @@ async def create_session(
             f"set a payout address for {network.name} before accepting payments there",
             param="network",
         )
-    interval, count = subscriptions.plan_of(price)
-    redeemer = await gateway.redeemer(network.chain_id)
     now = clock.now().replace(microsecond=0)
-    amount_cents = price.unit_amount * quantity
-    period_amount = cents_to_token_units(Cents(amount_cents), token_decimals=token.decimals)
-    period_seconds = window_seconds(interval, count)
-    start_at = now - START_SKEW
-    expires_at = now + permission_lifetime
-    caveats = default_periodic_caveats(
-        network.framework,
-        token=token.address,
-        period_amount=period_amount,
-        period_duration=period_seconds,
-        start_date=to_unix(start_at),
-        expiry=to_unix(expires_at),
+    terms = permission_requests.periodic_terms(
+        price=price,
+        quantity=quantity,
+        network=network,
+        token=token,
+        customer_address=customer_address,
         payee=payout.address,
-    )
-    delegation = Delegation(
-        delegate=redeemer,
-        delegator=customer_address,
-        authority=ROOT_AUTHORITY,
-        caveats=tuple(caveats),
-        salt=secrets.randbits(256),
+        redeemer=await gateway.redeemer(network.chain_id),
+        now=now,
+        permission_lifetime=permission_lifetime,
     )
     checkout = CheckoutSession(
         id=new_id("cs"),
@@ -182,38 +200,28 @@ async def create_session(
         status=CheckoutSessionStatus.OPEN,
         price_id=price.id,
         quantity=quantity,
-        network=network.key,
-        chain_id=network.chain_id,
-        token_symbol=token.symbol,
-        token_address=token.address,
-        token_decimals=token.decimals,
-        customer_address=delegation.delegator,
-        payee=payout.address,
-        delegate=delegation.delegate,
-        delegation_manager=network.framework.delegation_manager,
-        amount_cents=amount_cents,
-        period_amount=period_amount,
-        period_seconds=period_seconds,
-        start_at=start_at,
         billing_anchor=now,
-        permission_expires_at=expires_at,
-        delegation={
-            "delegate": delegation.delegate,
-            "delegator": delegation.delegator,
-            "authority": "0x" + delegation.authority.hex(),
-            "caveats": [
-                {"enforcer": c.enforcer, "terms": "0x" + c.terms.hex()} for c in delegation.caveats
-            ],
-            "salt": str(delegation.salt),
-        },
+        **terms.checkout_columns(),
         expires_at=now + SESSION_LIFETIME,
         success_url=success_url,
         cancel_url=cancel_url,
+        test_clock_id=test_clock_id,
+        coupon_id=coupon_id,
         metadata_={},
     )
     session.add(checkout)
     await session.flush()
     return checkout
+
+
+async def _test_clock_time(session: AsyncSession, test_clock_id: str) -> Clock:
+    """The time of the checkout's test clock, which must be ready (not advancing, not deleted)."""
+    test_clock = await session.get_one(TestClock, test_clock_id, with_for_update=True)
+    if test_clock.deleted_at is not None or test_clock.status is not TestClockStatus.READY:
+        raise test_clock_errors.TestClockNotReady(
+            "the checkout's test clock is deleted or advancing; complete it when the clock is ready"
+        )
+    return FrozenClock(test_clock.frozen_time)
 
 
 async def get_session(
@@ -253,6 +261,9 @@ async def complete_session(
     """
     if (signature is None) == (grant is None):
         raise errors.PermissionInvalid("send exactly one of `signature` or `grant`")
+    await _lock_subscription_to_update(
+        session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id
+    )
     checkout = (
         await session.execute(
             select(CheckoutSession)
@@ -266,6 +277,8 @@ async def complete_session(
     ).scalar_one_or_none()
     if checkout is None:
         raise errors.CheckoutSessionNotFound(f"no such checkout session: {checkout_id}")
+    if checkout.test_clock_id is not None:
+        clock = await _test_clock_time(session, checkout.test_clock_id)
     now = clock.now()
     if checkout.status is not CheckoutSessionStatus.OPEN:
         raise errors.CheckoutSessionNotOpen(f"checkout session is {checkout.status.value}")
@@ -300,6 +313,11 @@ async def complete_session(
             f"the {what} does not grant this checkout's permission ({exc.code}): {exc}",
             param=what,
         ) from exc
+    source = PermissionSource.EIP712 if signature is not None else PermissionSource.ERC7715
+    if checkout.purpose is CheckoutSessionPurpose.SUBSCRIPTION_UPDATE:
+        return await _complete_update(
+            session, checkout=checkout, token=token, validated=validated, source=source, now=now
+        )
     # The schedule is anchored at completion, not at session creation: any anchor after the
     # permission's start works, because due dates are at least one on-chain window apart.
     anchor = now.replace(microsecond=0)
@@ -314,7 +332,7 @@ async def complete_session(
         network=network.key,
         token=token,
         validated=validated,
-        source=PermissionSource.EIP712 if signature is not None else PermissionSource.ERC7715,
+        source=source,
     )
     subscription = await subscriptions.create(
         session,
@@ -323,11 +341,69 @@ async def complete_session(
         permission=permission,
         quantity=checkout.quantity,
         anchor=anchor,
+        test_clock_id=checkout.test_clock_id,
     )
+    if checkout.coupon_id is not None:
+        # Counted atomically: a coupon whose max_redemptions was reached meanwhile is refused.
+        coupon = await coupons.redeem(
+            session, coupon_id=checkout.coupon_id, currency=price.currency, now=now
+        )
+        await coupons.attach(session, subscription=subscription, coupon=coupon, at=anchor)
     # Bills the first period, or nothing while a trial runs (its end bills the first period).
     payment = await billing.start(
         session, subscription=subscription, price=price, permission=permission
     )
     checkout.status = CheckoutSessionStatus.COMPLETE
     checkout.subscription_id = subscription.id
+    return Completed(checkout=checkout, subscription=subscription, payment=payment)
+
+
+async def _lock_subscription_to_update(
+    session: AsyncSession, *, workspace_id: str, mode: Mode, checkout_id: str
+) -> None:
+    """For a ``subscription_update`` session, lock its subscription before the session itself:
+    subscription actions lock the subscription first, then its pending session."""
+    subscription_id = await session.scalar(
+        select(CheckoutSession.subscription_id).where(
+            CheckoutSession.id == checkout_id,
+            CheckoutSession.workspace_id == workspace_id,
+            CheckoutSession.mode == mode,
+            CheckoutSession.purpose == CheckoutSessionPurpose.SUBSCRIPTION_UPDATE,
+        )
+    )
+    if subscription_id is not None:
+        await session.get_one(Subscription, subscription_id, with_for_update=True)
+
+
+async def _complete_update(
+    session: AsyncSession,
+    *,
+    checkout: CheckoutSession,
+    token: Token,
+    validated: ValidatedPermission,
+    source: PermissionSource,
+    now: datetime,
+) -> Completed:
+    """The customer granted the larger permission a pending price change waits for: store it and
+    apply the change under it (`cyphera.subscription.service.apply_pending_update`)."""
+    if checkout.subscription_id is None:
+        raise errors.CheckoutSessionNotOpen("checkout session has no subscription to update")
+    subscription = await session.get_one(Subscription, checkout.subscription_id)
+    customer = await session.get_one(Customer, subscription.customer_id)
+    permission = await permissions.store(
+        session,
+        customer=customer,
+        network=checkout.network,
+        token=token,
+        validated=validated,
+        source=source,
+    )
+    payment = await subscriptions.apply_pending_update(
+        session,
+        subscription=subscription,
+        checkout_id=checkout.id,
+        permission=permission,
+        now=now,
+    )
+    checkout.status = CheckoutSessionStatus.COMPLETE
     return Completed(checkout=checkout, subscription=subscription, payment=payment)

@@ -5,11 +5,13 @@ from cyphera.models.account_session import AccountSession
 from cyphera.models.api_key import ApiKey
 from cyphera.models.audit_entry import AuditEntry
 from cyphera.models.checkout_session import CheckoutSession
+from cyphera.models.coupon import Coupon, Discount
 from cyphera.models.customer import Customer
 from cyphera.models.event import Event
 from cyphera.models.idempotency_key import IdempotencyKey
 from cyphera.models.invitation import Invitation
 from cyphera.models.invoice import Invoice
+from cyphera.models.invoice_line_item import InvoiceLineItem
 from cyphera.models.member import Member
 from cyphera.models.payment import Payment
 from cyphera.models.payout_address import PayoutAddress
@@ -18,6 +20,8 @@ from cyphera.models.price import Price
 from cyphera.models.product import Product
 from cyphera.models.siwe_nonce import SiweNonce
 from cyphera.models.subscription import Subscription
+from cyphera.models.test_clock import TestClock
+from cyphera.models.webhook_endpoint import WebhookEndpoint
 from cyphera.models.workspace import Workspace
 
 __all__ = [
@@ -26,11 +30,14 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "CheckoutSession",
+    "Coupon",
     "Customer",
+    "Discount",
     "Event",
     "IdempotencyKey",
     "Invitation",
     "Invoice",
+    "InvoiceLineItem",
     "Member",
     "Payment",
     "PayoutAddress",
@@ -39,5 +46,7 @@ __all__ = [
     "Product",
     "SiweNonce",
     "Subscription",
+    "TestClock",
+    "WebhookEndpoint",
     "Workspace",
 ]

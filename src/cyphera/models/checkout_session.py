@@ -19,6 +19,11 @@ class CheckoutSessionStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class CheckoutSessionPurpose(enum.StrEnum):
+    SUBSCRIPTION = "subscription"  # a new subscription
+    SUBSCRIPTION_UPDATE = "subscription_update"  # a larger permission for a pending price change
+
+
 class CheckoutSession(TenantMixin, MetadataMixin, TimestampMixin, Base):
     """A pending subscription: the exact delegation the server asks the customer to sign.
 
@@ -58,3 +63,19 @@ class CheckoutSession(TenantMixin, MetadataMixin, TimestampMixin, Base):
     )
     success_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     cancel_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    # Test mode: terms computed at this test clock's time; the subscription is attached to it.
+    test_clock_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("test_clocks.id"), index=True, nullable=True
+    )
+    # A coupon to apply to the subscription; validated at creation, redeemed at completion.
+    coupon_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("coupons.id"), nullable=True
+    )
+    # `subscription_update`: `subscription_id` is the subscription to change (set at creation),
+    # `price_id`/`quantity` what it changes to; `subscription`: it is set at completion.
+    purpose: Mapped[CheckoutSessionPurpose] = mapped_column(
+        str_enum(CheckoutSessionPurpose, "checkout_session_purpose"),
+        nullable=False,
+        default=CheckoutSessionPurpose.SUBSCRIPTION,
+        server_default=CheckoutSessionPurpose.SUBSCRIPTION.value,
+    )

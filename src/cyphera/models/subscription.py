@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cyphera.db.base import Base, TimestampMixin
@@ -73,3 +73,18 @@ class Subscription(TenantMixin, MetadataMixin, TimestampMixin, Base):
     proration_balance: Mapped[int] = mapped_column(
         BigInteger, nullable=False, default=0, server_default="0"
     )
+    # Test mode: the test clock whose time this subscription lives at (`cyphera.testclock`).
+    test_clock_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("test_clocks.id"), index=True, nullable=True
+    )
+    # A price change waiting for the customer to grant a larger permission through the checkout
+    # session `pending_checkout_session_id` (`cyphera.subscription.pending`); all None otherwise.
+    pending_price_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("prices.id"), nullable=True
+    )
+    pending_quantity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pending_proration_behavior: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # No foreign key: checkout_sessions.subscription_id already points back here.
+    pending_checkout_session_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    pending_checkout_url: Mapped[str | None] = mapped_column(String(2100), nullable=True)
+    pending_expires_at: Mapped[datetime | None] = mapped_column(index=True, nullable=True)

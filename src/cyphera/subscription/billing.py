@@ -20,9 +20,10 @@ canceled); a paid one to `cyphera.subscription.lifecycle.mark_invoice_paid`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.db.engine import transaction
@@ -37,8 +38,8 @@ from cyphera.models.subscription import SubscriptionStatus
 from cyphera.payment import service as payments
 from cyphera.payment.gateway import ChargeGateway, ChargeOutcome, ChargeState
 from cyphera.permission.service import is_usable
-from cyphera.subscription import dunning, lifecycle
-from cyphera.subscription.proration import apply_balance
+from cyphera.subscription import dunning, invoice_lines, lifecycle
+from cyphera.subscription.proration import ProrationLine
 
 COLLECT_TASK = "payment.collect"
 RECHECK_DELAY = timedelta(seconds=5)
@@ -70,9 +71,8 @@ async def open_period_invoice(
     The pending proration balance is applied (a credit never takes the amount below zero; what is
     left carries over). An invoice of zero is paid at once, with no charge.
     """
-    amount_due, subscription.proration_balance = apply_balance(
-        price.unit_amount * subscription.quantity, subscription.proration_balance
-    )
+    bill = await invoice_lines.bill_period(session, subscription=subscription, price=price)
+    amount_due, subscription.proration_balance = bill.amount_due, bill.balance_left
     invoice = await invoices.open_for_period(
         session,
         subscription=subscription,
@@ -82,6 +82,7 @@ async def open_period_invoice(
         amount_due=amount_due,
         currency=price.currency,
     )
+    await invoices.add_lines(session, invoice=invoice, lines=bill.lines)
     if amount_due == 0:
         at = subscription.current_period_start
         await invoices.mark_paid(session, invoice=invoice, at=at)
@@ -114,6 +115,7 @@ async def open_proration_invoice(
     permission: Permission,
     amount_due: int,
     currency: str,
+    lines: Sequence[ProrationLine] = (),
 ) -> tuple[Invoice, Payment]:
     """Invoice a proration now and enqueue its collection (``always_invoice``)."""
     invoice = await invoices.open_proration(
@@ -124,6 +126,13 @@ async def open_proration_invoice(
         amount_due=amount_due,
         currency=currency,
     )
+    await invoices.add_lines(
+        session,
+        invoice=invoice,
+        lines=invoice_lines.proration_invoice_lines(
+            lines, amount_due=amount_due, subscription=subscription
+        ),
+    )
     payment = await payments.create_for_invoice(session, invoice=invoice, permission=permission)
     await enqueue_collect(session, payment)
     return invoice, payment
@@ -133,6 +142,8 @@ def unusable_code(permission: Permission | None) -> str:
     """The failure code of charging under a permission `is_usable` refused."""
     if permission is None or permission.status is PermissionStatus.REVOKED:
         return "permission_revoked"
+    if permission.replaced_by_id is not None:
+        return "permission_replaced"
     if permission.status is PermissionStatus.EXHAUSTED:
         return "permission_exhausted"
     return "permission_expired"
@@ -150,12 +161,28 @@ async def end_at_period_end(session: AsyncSession, *, subscription: Subscription
     )
 
 
+def on_clock(test_clock_id: str | None) -> ColumnElement[bool]:
+    """The subscriptions living at `test_clock_id`'s time, or at the platform's when None.
+
+    Every periodic step filters with it: the regular run never touches a test clock's
+    subscriptions, and a clock's advance touches nothing else.
+    """
+    if test_clock_id is None:
+        return Subscription.test_clock_id.is_(None)
+    return Subscription.test_clock_id == test_clock_id
+
+
 async def renew_due(
-    sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, limit: int = 200
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock,
+    limit: int = 200,
+    test_clock_id: str | None = None,
 ) -> list[str]:
     """Advance every due subscription by one period; returns the ids of the invoices opened.
 
-    A trialing subscription is due at its trial's end: this opens its first paid period.
+    A trialing subscription is due at its trial's end: this opens its first paid period. Only the
+    subscriptions of `test_clock_id` are seen (none attached to a test clock when it is None).
     """
     now = clock.now()
     opened: list[str] = []
@@ -167,6 +194,7 @@ async def renew_due(
                     .where(
                         Subscription.status.in_(lifecycle.RENEWABLE),
                         Subscription.current_period_end <= now,
+                        on_clock(test_clock_id),
                     )
                     .order_by(Subscription.current_period_end, Subscription.id)
                     .limit(limit)

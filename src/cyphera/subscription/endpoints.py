@@ -7,9 +7,10 @@ A subscription's status is never a parameter: it changes only through the action
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Request
 
 from cyphera.auth.dependencies import AuthDep, ClockDep, SessionDep
 from cyphera.auth.resources import get_scoped, list_scoped
@@ -18,7 +19,8 @@ from cyphera.kit.pagination import ListObject
 from cyphera.models import Invoice as InvoiceModel
 from cyphera.models import Payment as PaymentModel
 from cyphera.models import Subscription as SubscriptionModel
-from cyphera.subscription import service
+from cyphera.subscription import lifecycle, service
+from cyphera.subscription.invoice_views import invoice_bodies
 from cyphera.subscription.proration import ProrationBehavior
 from cyphera.subscription.schemas import (
     Invoice,
@@ -36,6 +38,7 @@ from cyphera.subscription.schemas import (
     SubscriptionUpdate,
     UpcomingInvoice,
 )
+from cyphera.testclock import clock as test_clocks
 
 router = APIRouter()
 
@@ -53,7 +56,7 @@ async def list_subscriptions(
         session, SubscriptionModel, auth.scope, params.page_request(), *filters
     )
     return ListObject[Subscription](
-        data=[Subscription.from_model(s) for s in page.items],
+        data=[await lifecycle.view(session, s) for s in page.items],
         has_more=page.has_more,
         url="/v1/subscriptions",
     )
@@ -65,8 +68,8 @@ async def list_subscriptions(
 async def get_subscription(
     subscription_id: str, auth: AuthDep, session: SessionDep
 ) -> Subscription:
-    return Subscription.from_model(
-        await get_scoped(session, SubscriptionModel, subscription_id, auth.scope)
+    return await lifecycle.view(
+        session, await get_scoped(session, SubscriptionModel, subscription_id, auth.scope)
     )
 
 
@@ -76,25 +79,35 @@ async def get_subscription(
     summary="Update a subscription",
     description="Set or clear `cancel_at_period_end`, change the price (with a proration "
     "behaviour; preview it with `GET /v1/subscriptions/{id}/preview_change`), or merge "
-    "`metadata`. A price whose amount per period exceeds the customer's on-chain permission, or "
-    "with another interval, is refused with `409 permission_insufficient`: create a new checkout "
-    "session for it.",
+    "`metadata`. A price whose amount per period exceeds the customer's on-chain permission "
+    "does not change anything yet: the subscription comes back with a `pending_update` holding "
+    "a checkout session (`subscription_update`) for the customer to grant the larger "
+    "permission; completing it applies the change, with its proration behaviour, under the new "
+    "permission. A price with another interval is refused with `409 permission_insufficient`.",
 )
 async def update_subscription(
     subscription_id: str,
+    request: Request,
     auth: AuthDep,
     session: SessionDep,
     clock: ClockDep,
     body: Annotated[SubscriptionUpdate | None, Body()] = None,
 ) -> Subscription:
+    settings = request.app.state.settings
     subscription = await service.update(
         session,
         scope=auth.scope,
         subscription_id=subscription_id,
         data=body or SubscriptionUpdate(),
-        clock=clock,
+        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
+        requester=service.PermissionRequester(
+            registry=request.app.state.registry,
+            gateway=request.app.state.gateway,
+            permission_lifetime=timedelta(days=settings.billing.permission_lifetime_days),
+            base_url=settings.api.public_url,
+        ),
     )
-    return Subscription.from_model(subscription)
+    return await lifecycle.view(session, subscription)
 
 
 @router.delete(
@@ -107,9 +120,12 @@ async def delete_subscription(
     subscription_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> Subscription:
     subscription = await service.cancel(
-        session, scope=auth.scope, subscription_id=subscription_id, clock=clock
+        session,
+        scope=auth.scope,
+        subscription_id=subscription_id,
+        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
     )
-    return Subscription.from_model(subscription)
+    return await lifecycle.view(session, subscription)
 
 
 @router.post(
@@ -133,10 +149,10 @@ async def cancel_subscription(
         session,
         scope=auth.scope,
         subscription_id=subscription_id,
-        clock=clock,
+        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
         at_period_end=(body or SubscriptionCancel()).at_period_end,
     )
-    return Subscription.from_model(subscription)
+    return await lifecycle.view(session, subscription)
 
 
 @router.post(
@@ -157,10 +173,10 @@ async def pause_subscription(
         session,
         scope=auth.scope,
         subscription_id=subscription_id,
-        clock=clock,
+        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
         resumes_at=(body or SubscriptionPause()).resumes_at,
     )
-    return Subscription.from_model(subscription)
+    return await lifecycle.view(session, subscription)
 
 
 @router.post(
@@ -179,9 +195,12 @@ async def resume_subscription(
     body: Annotated[SubscriptionResume | None, Body()] = None,
 ) -> Subscription:
     subscription = await service.resume(
-        session, scope=auth.scope, subscription_id=subscription_id, clock=clock
+        session,
+        scope=auth.scope,
+        subscription_id=subscription_id,
+        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
     )
-    return Subscription.from_model(subscription)
+    return await lifecycle.view(session, subscription)
 
 
 @router.get(
@@ -205,7 +224,7 @@ async def preview_subscription_change(
         subscription_id=subscription_id,
         price_id=params.price,
         behavior=ProrationBehavior(params.proration_behavior),
-        clock=clock,
+        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
     )
     return SubscriptionChangePreview(
         subscription=change.subscription.id,
@@ -231,25 +250,35 @@ async def preview_subscription_change(
             period_end=to_unix(change.next_period_end),
             amount_due=change.next_amount_due,
         ),
+        requires_new_permission=change.requires_new_permission,
+        new_permission_cap=change.new_permission_cap,
     )
 
 
 @router.get("/v1/invoices", tags=["Invoices"], summary="List invoices")
 async def list_invoices(
-    params: Annotated[InvoiceListParams, Query()], auth: AuthDep, session: SessionDep
+    params: Annotated[InvoiceListParams, Query()],
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
 ) -> ListObject[Invoice]:
     filters = []
     if params.subscription is not None:
         filters.append(InvoiceModel.subscription_id == params.subscription)
     page = await list_scoped(session, InvoiceModel, auth.scope, params.page_request(), *filters)
     return ListObject[Invoice](
-        data=[Invoice.from_model(i) for i in page.items], has_more=page.has_more, url="/v1/invoices"
+        data=await invoice_bodies(session, request, page.items),
+        has_more=page.has_more,
+        url="/v1/invoices",
     )
 
 
 @router.get("/v1/invoices/{invoice_id}", tags=["Invoices"], summary="Retrieve an invoice")
-async def get_invoice(invoice_id: str, auth: AuthDep, session: SessionDep) -> Invoice:
-    return Invoice.from_model(await get_scoped(session, InvoiceModel, invoice_id, auth.scope))
+async def get_invoice(
+    invoice_id: str, request: Request, auth: AuthDep, session: SessionDep
+) -> Invoice:
+    invoice = await get_scoped(session, InvoiceModel, invoice_id, auth.scope)
+    return (await invoice_bodies(session, request, [invoice]))[0]
 
 
 @router.get("/v1/payments", tags=["Payments"], summary="List payments")

@@ -35,3 +35,21 @@ class ProrationNotChargeable(Conflict):
 
 class PriceNotUsable(InvalidRequest):
     code = "price_not_usable"
+
+
+class PayoutAddressMissing(InvalidRequest):
+    """The workspace has no payout address on the subscription's network for a new permission."""
+
+    code = "payout_address_missing"
+
+
+class PaymentInFlight(Conflict):
+    """A payment of the subscription is with the signer: its outcome must be known first."""
+
+    code = "payment_in_flight"
+
+
+class PermissionAccountMismatch(InvalidRequest):
+    """A permission for a subscription was granted by another account than its customer's."""
+
+    code = "permission_account_mismatch"

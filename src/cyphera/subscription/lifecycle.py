@@ -32,13 +32,16 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cyphera.coupon import service as coupons
+from cyphera.coupon.schemas import Discount as DiscountBody
 from cyphera.event import service as events
 from cyphera.kit.ids import new_id
 from cyphera.kit.periods import Interval, period_start, retry_deadline
-from cyphera.models import Customer, Invoice, Permission, Price, Subscription
+from cyphera.models import CheckoutSession, Customer, Invoice, Permission, Price, Subscription
+from cyphera.models.checkout_session import CheckoutSessionStatus
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.subscription.errors import SubscriptionStateInvalid
 from cyphera.subscription.schemas import Subscription as SubscriptionBody
@@ -101,6 +104,8 @@ async def transition(
     previous: dict[str, Any] = {"status": current.value}
     if current is S.PAUSED:
         previous["pause_collection"] = _pause(subscription)
+    if to in TERMINAL and subscription.pending_checkout_session_id is not None:
+        previous["pending_update"] = await drop_pending_update(session, subscription)
     subscription.status = to
     if to is S.CANCELED:
         subscription.canceled_at = subscription.canceled_at or at
@@ -139,7 +144,7 @@ async def record_event(
     previous: Mapping[str, Any] | None = None,
 ) -> None:
     """Record `kind` about `subscription`: its API representation (+ ``previous_attributes``)."""
-    data: dict[str, Any] = snapshot(subscription)
+    data: dict[str, Any] = (await view(session, subscription)).model_dump(mode="json")
     if previous is not None:
         data["previous_attributes"] = dict(previous)
     await events.record(
@@ -152,8 +157,36 @@ async def record_event(
     )
 
 
-def snapshot(subscription: Subscription) -> dict[str, Any]:
-    return SubscriptionBody.from_model(subscription).model_dump(mode="json")
+async def drop_pending_update(
+    session: AsyncSession, subscription: Subscription
+) -> dict[str, Any] | None:
+    """Drop the subscription's pending price change (locked by the caller): its checkout session,
+    if still open, is expired so it can no longer be completed. Returns the dropped
+    ``pending_update`` as the API showed it (None: there was none)."""
+    dropped = SubscriptionBody.from_model(subscription).pending_update
+    if subscription.pending_checkout_session_id is not None:
+        await session.execute(
+            update(CheckoutSession)
+            .where(
+                CheckoutSession.id == subscription.pending_checkout_session_id,
+                CheckoutSession.status == CheckoutSessionStatus.OPEN,
+            )
+            .values(status=CheckoutSessionStatus.EXPIRED)
+        )
+    subscription.pending_price_id = None
+    subscription.pending_quantity = None
+    subscription.pending_proration_behavior = None
+    subscription.pending_checkout_session_id = None
+    subscription.pending_checkout_url = None
+    subscription.pending_expires_at = None
+    return None if dropped is None else dropped.model_dump(mode="json")
+
+
+async def view(session: AsyncSession, subscription: Subscription) -> SubscriptionBody:
+    """The API shape of `subscription`, with its current discount."""
+    current = await coupons.current_discount(session, subscription.id)
+    discount = None if current is None else DiscountBody.from_model(*current)
+    return SubscriptionBody.from_model(subscription, discount=discount)
 
 
 def _pause(subscription: Subscription) -> dict[str, Any] | None:
@@ -236,6 +269,7 @@ async def create(
     permission: Permission,
     quantity: int,
     anchor: datetime,
+    test_clock_id: str | None = None,
 ) -> Subscription:
     """A new subscription starting at `anchor`: ``trialing`` when the price has trial days (the
     first period is then billed at the trial's end), else ``incomplete`` until its first invoice
@@ -256,6 +290,7 @@ async def create(
         current_period_start=anchor,
         cancel_at_period_end=False,
         proration_balance=0,
+        test_clock_id=test_clock_id,
         metadata_={},
     )
     if trial_days > 0:

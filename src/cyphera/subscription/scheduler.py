@@ -12,6 +12,11 @@ Each is a plain function of a sessionmaker and a clock that tests call directly.
 * `resume_due`: paused subscriptions whose ``resumes_at`` has come are resumed.
 * `retry_due`: past-due subscriptions whose next dunning attempt has come get a new payment of
   their open invoice and its collection job.
+* `expire_pending_updates`: a price change waiting for a larger permission whose checkout
+  session has lapsed is dropped (`cyphera.subscription.pending`).
+
+Every step takes `test_clock_id`: the regular run (None) skips the subscriptions attached to a
+test clock; a clock's advance (`cyphera.testclock.service`) runs the same steps for its own only.
 """
 
 from __future__ import annotations
@@ -51,7 +56,11 @@ async def _claim(
 
 
 async def expire_incomplete(
-    sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, limit: int = BATCH
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock,
+    limit: int = BATCH,
+    test_clock_id: str | None = None,
 ) -> list[str]:
     """Expire subscriptions still ``incomplete`` 23 h after they started; returns their ids."""
     now = clock.now()
@@ -63,6 +72,7 @@ async def expire_incomplete(
             .where(
                 Subscription.status == S.INCOMPLETE,
                 Subscription.current_period_start <= now - INCOMPLETE_LIFETIME,
+                billing.on_clock(test_clock_id),
             )
             .order_by(Subscription.current_period_start, Subscription.id),
             limit,
@@ -78,7 +88,11 @@ async def expire_incomplete(
 
 
 async def notify_trials_ending(
-    sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, limit: int = BATCH
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock,
+    limit: int = BATCH,
+    test_clock_id: str | None = None,
 ) -> list[str]:
     """Record ``subscription.trial_will_end`` for trials ending within three days; once each."""
     now = clock.now()
@@ -92,6 +106,7 @@ async def notify_trials_ending(
                 Subscription.trial_end_notified_at.is_(None),
                 Subscription.trial_end > now,
                 Subscription.trial_end <= now + TRIAL_WILL_END_NOTICE,
+                billing.on_clock(test_clock_id),
             )
             .order_by(Subscription.trial_end, Subscription.id),
             limit,
@@ -104,7 +119,11 @@ async def notify_trials_ending(
 
 
 async def resume_due(
-    sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, limit: int = BATCH
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock,
+    limit: int = BATCH,
+    test_clock_id: str | None = None,
 ) -> list[str]:
     """Resume paused subscriptions whose ``resumes_at`` has come; returns their ids."""
     now = clock.now()
@@ -113,7 +132,11 @@ async def resume_due(
         due = await _claim(
             session,
             select(Subscription)
-            .where(Subscription.status == S.PAUSED, Subscription.resumes_at <= now)
+            .where(
+                Subscription.status == S.PAUSED,
+                Subscription.resumes_at <= now,
+                billing.on_clock(test_clock_id),
+            )
             .order_by(Subscription.resumes_at, Subscription.id),
             limit,
         )
@@ -131,7 +154,11 @@ async def resume_due(
 
 
 async def retry_due(
-    sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, limit: int = BATCH
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock,
+    limit: int = BATCH,
+    test_clock_id: str | None = None,
 ) -> list[str]:
     """Make the dunning attempts that are due; returns the ids of the payments created."""
     now = clock.now()
@@ -143,6 +170,7 @@ async def retry_due(
             .where(
                 Subscription.status == S.PAST_DUE,
                 Subscription.next_payment_attempt_at <= now,
+                billing.on_clock(test_clock_id),
             )
             .order_by(Subscription.next_payment_attempt_at, Subscription.id),
             limit,
@@ -154,10 +182,38 @@ async def retry_due(
     return created
 
 
+async def expire_pending_updates(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock,
+    limit: int = BATCH,
+    test_clock_id: str | None = None,
+) -> list[str]:
+    """Drop the pending price changes whose checkout session has lapsed; returns their ids."""
+    now = clock.now()
+    dropped: list[str] = []
+    async with transaction(sessionmaker) as session:
+        due = await _claim(
+            session,
+            select(Subscription)
+            .where(Subscription.pending_expires_at <= now, billing.on_clock(test_clock_id))
+            .order_by(Subscription.pending_expires_at, Subscription.id),
+            limit,
+        )
+        for subscription in due:
+            previous = await lifecycle.drop_pending_update(session, subscription)
+            await lifecycle.record_event(
+                session, subscription, "subscription.updated", previous={"pending_update": previous}
+            )
+            dropped.append(subscription.id)
+    return dropped
+
+
 PERIODIC_STEPS: dict[str, PeriodicStep] = {
     "subscription.expire_incomplete": expire_incomplete,
     "subscription.notify_trials_ending": notify_trials_ending,
     "subscription.resume_due": resume_due,
     "subscription.retry_due": retry_due,
+    "subscription.expire_pending_updates": expire_pending_updates,
 }
 """Task name → step; `cyphera.worker.app` schedules each every minute."""

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.config import JsonDict
 
+from cyphera.coupon.schemas import Discount
 from cyphera.kit.clock import to_unix
 from cyphera.kit.metadata import Metadata
 from cyphera.kit.pagination import ListParams
 from cyphera.kit.schema import RequestModel, refuse_null
 from cyphera.kit.text import StorableStr
 from cyphera.models import Invoice as InvoiceModel
+from cyphera.models import InvoiceLineItem as InvoiceLineItemModel
 from cyphera.models import Payment as PaymentModel
 from cyphera.models import Subscription as SubscriptionModel
+from cyphera.models.invoice_line_item import InvoiceLineKind
 from cyphera.models.mixins import Mode
 from cyphera.models.subscription import SubscriptionStatus
 
@@ -45,6 +49,9 @@ _SUBSCRIPTION_EXAMPLE: JsonDict = {
     "pause_collection": None,
     "next_payment_attempt": None,
     "proration_balance": 0,
+    "test_clock": None,
+    "pending_update": None,
+    "discount": None,
     "metadata": {},
 }
 
@@ -61,6 +68,42 @@ class CancellationDetails(BaseModel):
     reason: str | None = Field(
         description="`cancellation_requested` (by the merchant) or `payment_failed` (dunning)."
     )
+
+
+class PendingCheckoutSession(BaseModel):
+    id: str
+    url: str = Field(description="The hosted page where the customer grants the permission.")
+
+
+class PendingUpdate(BaseModel):
+    """A price change waiting for the customer to grant a larger on-chain permission."""
+
+    price: str
+    quantity: int
+    proration_behavior: str
+    checkout_session: PendingCheckoutSession = Field(
+        description="Complete it (`POST /v1/checkout/sessions/{id}/complete`) with the customer's "
+        "signature or grant to apply the change."
+    )
+    expires_at: int = Field(description="When the request lapses and the change is dropped.")
+
+    @classmethod
+    def from_model(cls, s: SubscriptionModel) -> PendingUpdate | None:
+        if (
+            s.pending_price_id is None
+            or s.pending_checkout_session_id is None
+            or s.pending_expires_at is None
+        ):
+            return None
+        return cls(
+            price=s.pending_price_id,
+            quantity=s.pending_quantity or s.quantity,
+            proration_behavior=s.pending_proration_behavior or "create_prorations",
+            checkout_session=PendingCheckoutSession(
+                id=s.pending_checkout_session_id, url=s.pending_checkout_url or ""
+            ),
+            expires_at=to_unix(s.pending_expires_at),
+        )
 
 
 class Subscription(BaseModel):
@@ -92,10 +135,24 @@ class Subscription(BaseModel):
         description="Cents of prorations not invoiced yet: positive is added to the next invoice, "
         "negative is a credit taken off the next invoices."
     )
+    test_clock: str | None = Field(
+        default=None, description="The test clock whose time it lives at (test mode only)."
+    )
+    pending_update: PendingUpdate | None = Field(
+        default=None,
+        description="A price change that needs a larger on-chain permission: the price, quantity "
+        "and proration behaviour apply only once the customer completes `checkout_session`.",
+    )
+    discount: Discount | None = Field(
+        default=None,
+        description="The coupon applied to its invoices, if any (`coupon` on update adds it; "
+        "`DELETE /v1/subscriptions/{id}/discount` removes it).",
+    )
     metadata: dict[str, str]
 
     @classmethod
-    def from_model(cls, s: SubscriptionModel) -> Subscription:
+    def from_model(cls, s: SubscriptionModel, *, discount: Discount | None = None) -> Subscription:
+        """The API shape of `s`; `discount` is its current discount (`lifecycle.view` loads it)."""
         return cls(
             id=s.id,
             livemode=s.mode is Mode.LIVE,
@@ -121,8 +178,59 @@ class Subscription(BaseModel):
             ),
             next_payment_attempt=_ts(s.next_payment_attempt_at),
             proration_balance=s.proration_balance,
+            test_clock=s.test_clock_id,
+            pending_update=PendingUpdate.from_model(s),
+            discount=discount,
             metadata=dict(s.metadata_),
         )
+
+
+class InvoiceLinePeriod(BaseModel):
+    start: int
+    end: int
+
+
+class InvoiceLine(BaseModel):
+    id: str
+    object: Literal["line_item"] = "line_item"
+    type: str = Field(description="`subscription`, `proration` or `discount`.")
+    description: str
+    amount: int = Field(description="Signed cents: a credit or a discount is negative.")
+    currency: str
+    price: str | None
+    quantity: int | None
+    unit_amount: int | None
+    discount: str | None = Field(description="The discount of a `discount` line.")
+    period: InvoiceLinePeriod
+
+    @classmethod
+    def from_model(cls, line: InvoiceLineItemModel, currency: str) -> InvoiceLine:
+        return cls(
+            id=line.id,
+            type=line.kind.value,
+            description=line.description,
+            amount=line.amount,
+            currency=currency,
+            price=line.price_id,
+            quantity=line.quantity,
+            unit_amount=line.unit_amount,
+            discount=line.discount_id,
+            period=InvoiceLinePeriod(
+                start=to_unix(line.period_start), end=to_unix(line.period_end)
+            ),
+        )
+
+
+class InvoiceLines(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[InvoiceLine]
+    has_more: Literal[False] = False
+    url: str
+
+
+class InvoiceDiscountAmount(BaseModel):
+    amount: int
+    discount: str
 
 
 class Invoice(BaseModel):
@@ -137,13 +245,52 @@ class Invoice(BaseModel):
     period_start: int
     period_end: int
     currency: str
+    subtotal: int = Field(
+        description="Cents before the discount: the lines that are not discounts (never below 0)."
+    )
+    total: int = Field(description="`subtotal` minus the discount; equals `amount_due`.")
+    total_discount_amounts: list[InvoiceDiscountAmount]
+    discount: Discount | None = Field(description="The discount applied to this invoice.")
     amount_due: int
     amount_paid: int
     paid_at: int | None
+    lines: InvoiceLines
+    hosted_invoice_url: str | None = Field(
+        description="The customer's page for this invoice (no API key needed)."
+    )
 
     @classmethod
-    def from_model(cls, i: InvoiceModel) -> Invoice:
+    def from_model(
+        cls,
+        i: InvoiceModel,
+        *,
+        lines: Sequence[InvoiceLineItemModel] = (),
+        discount: Discount | None = None,
+        hosted_invoice_url: str | None = None,
+    ) -> Invoice:
+        """`lines` empty: an invoice written before line items existed (its subtotal and total
+        are its amount due)."""
+        discounted = [line for line in lines if line.kind is InvoiceLineKind.DISCOUNT]
+        discount_total = -sum(line.amount for line in discounted)
+        subtotal = (
+            sum(line.amount for line in lines if line.kind is not InvoiceLineKind.DISCOUNT)
+            if lines
+            else i.amount_due
+        )
         return cls(
+            subtotal=subtotal,
+            total=subtotal - discount_total,
+            total_discount_amounts=[
+                InvoiceDiscountAmount(amount=-line.amount, discount=line.discount_id)
+                for line in discounted
+                if line.discount_id is not None
+            ],
+            discount=discount,
+            lines=InvoiceLines(
+                data=[InvoiceLine.from_model(line, i.currency) for line in lines],
+                url=f"/v1/invoices/{i.id}/lines",
+            ),
+            hosted_invoice_url=hosted_invoice_url,
             id=i.id,
             livemode=i.mode is Mode.LIVE,
             created=to_unix(i.created_at),
@@ -247,9 +394,11 @@ class SubscriptionUpdate(RequestModel):
     )
     price: ObjectId | None = Field(
         default=None,
-        description="A recurring price with the same currency, interval and interval_count whose "
-        "amount per period fits the customer's on-chain permission; otherwise "
-        "`409 permission_insufficient` (create a new checkout session for that price).",
+        description="A recurring price with the same currency, interval and interval_count. If "
+        "its amount per period is above the customer's on-chain permission, nothing changes yet: "
+        "the subscription gets a `pending_update` with a checkout session for the customer to "
+        "grant the larger permission, and the change applies when they complete it. Another "
+        "interval is refused with `409 permission_insufficient`.",
     )
     proration_behavior: ProrationBehaviorName | None = Field(
         default=None,
@@ -258,10 +407,16 @@ class SubscriptionUpdate(RequestModel):
         "charges a net proration now. Prorations are floored in the customer's favour.",
     )
     metadata: Metadata | None = None
+    coupon: ObjectId | None = Field(
+        default=None,
+        description="Apply this coupon as the subscription's discount (replacing the current "
+        "one), from its next invoice; remove it with `DELETE /v1/subscriptions/{id}/discount`.",
+    )
 
     _not_null = field_validator(
         "cancel_at_period_end", "price", "proration_behavior", "metadata", mode="before"
     )(refuse_null)
+    _coupon_not_null = field_validator("coupon", mode="before")(refuse_null)
 
 
 class SubscriptionCancel(RequestModel):
@@ -367,3 +522,14 @@ class SubscriptionChangePreview(BaseModel):
     amount_due_now: int = Field(description="Charged at once (`always_invoice`), cents.")
     proration_balance: int = Field(description="The subscription's balance after the change.")
     next_invoice: UpcomingInvoice
+    requires_new_permission: bool = Field(
+        default=False,
+        description="The new price needs a larger on-chain permission: the change would return "
+        "a `pending_update` with a checkout session for the customer, and apply when they "
+        "complete it.",
+    )
+    new_permission_cap: int | None = Field(
+        default=None,
+        description="With `requires_new_permission`: the cents per period the new permission "
+        "would allow.",
+    )

@@ -15,9 +15,12 @@ Decisions worth knowing (``docs/subscriptions.md`` has the long form):
   full new period at once. That is always safe on-chain: the resume is at or after the old
   period's end, which is at or after the end of the on-chain window the last charge used, so the
   new first charge falls in a fresh window, and the new due dates are again one window apart.
-* **Price change**: same currency, interval and interval_count, and an amount per period within
-  the permission's on-chain ``period_amount``; anything else needs a new checkout session
-  (``409 permission_insufficient``). Prorations: `cyphera.subscription.proration`.
+* **Price change**: same currency, interval and interval_count (another interval needs a new
+  checkout session: ``409 permission_insufficient``). An amount per period within the
+  permission's on-chain ``period_amount`` applies at once; above it, `update` changes nothing yet
+  and opens a ``pending_update`` with a checkout session for a larger permission
+  (`cyphera.subscription.pending`); `apply_pending_update` applies the change under the new
+  permission when the customer completes it. Prorations: `cyphera.subscription.proration`.
 """
 
 from __future__ import annotations
@@ -35,13 +38,15 @@ from cyphera.kit.clock import Clock, from_unix, to_unix
 from cyphera.kit.ids import has_prefix
 from cyphera.kit.metadata import MetadataTooLarge, merge_metadata
 from cyphera.kit.money import USD_DECIMALS
-from cyphera.models import Invoice, Payment, Permission, Price, Subscription
+from cyphera.models import Customer, Invoice, Payment, Permission, Price, Subscription
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.price import PriceType
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.permission.service import is_usable
-from cyphera.subscription import billing, dunning, lifecycle
+from cyphera.subscription import billing, discounts, dunning, lifecycle, pending
 from cyphera.subscription.errors import (
+    PaymentInFlight,
+    PermissionAccountMismatch,
     PermissionInsufficient,
     PermissionUnusable,
     PriceNotUsable,
@@ -50,6 +55,7 @@ from cyphera.subscription.errors import (
     SubscriptionStateInvalid,
 )
 from cyphera.subscription.lifecycle import create, plan_of
+from cyphera.subscription.pending import PermissionRequester
 from cyphera.subscription.proration import (
     ProrationBehavior,
     ProrationLine,
@@ -59,7 +65,9 @@ from cyphera.subscription.proration import (
 from cyphera.subscription.schemas import SubscriptionUpdate
 
 __all__ = [
+    "PermissionRequester",
     "PriceChange",
+    "apply_pending_update",
     "cancel",
     "create",
     "get_subscription",
@@ -251,6 +259,10 @@ class PriceChange:
     next_period_start: datetime
     next_period_end: datetime
     next_amount_due: int
+    # The new amount per period is above the permission's cap: the customer must grant a new
+    # permission allowing `new_permission_cap` cents per period first (`pending`).
+    requires_new_permission: bool = False
+    new_permission_cap: int | None = None
 
     @property
     def proration_amount(self) -> int:
@@ -264,9 +276,13 @@ async def update(
     subscription_id: str,
     data: SubscriptionUpdate,
     clock: Clock,
+    requester: PermissionRequester | None = None,
 ) -> Subscription:
     """Change `cancel_at_period_end`, the price (with prorations) or metadata; one
-    ``subscription.updated`` event with every replaced value in ``previous_attributes``."""
+    ``subscription.updated`` event with every replaced value in ``previous_attributes``.
+
+    A price above the customer's permission becomes a ``pending_update`` with a checkout session
+    for a larger one (`pending`) when a `requester` is given; without one it is refused."""
     subscription = await get_subscription(
         session, scope=scope, subscription_id=subscription_id, for_update=True
     )
@@ -286,8 +302,21 @@ async def update(
             new_price=new_price,
             behavior=ProrationBehavior(data.proration_behavior or "create_prorations"),
             at=now,
+            allow_new_permission=requester is not None,
         )
     previous: dict[str, object] = {}
+    if change is not None and change.requires_new_permission and requester is not None:
+        previous |= await pending.request(
+            session,
+            subscription=subscription,
+            permission=await session.get_one(Permission, subscription.permission_id),
+            new_price=change.new_price,
+            quantity=subscription.quantity,
+            behavior=change.behavior,
+            requester=requester,
+            now=now,
+        )
+        change = None  # applied when the customer completes the checkout session
     if data.cancel_at_period_end is not None:
         previous |= _set_cancel_at_period_end(subscription, value=data.cancel_at_period_end, at=now)
     if data.metadata is not None:
@@ -298,26 +327,106 @@ async def update(
         if merged != subscription.metadata_:
             previous["metadata"] = dict(subscription.metadata_)
             subscription.metadata_ = merged
+    if data.coupon is not None:
+        previous |= await discounts.apply_coupon(
+            session, scope=scope, subscription=subscription, coupon_id=data.coupon, at=now
+        )
     if change is not None:
-        previous["price"] = subscription.price_id
-        if change.proration_balance != subscription.proration_balance:
-            previous["proration_balance"] = subscription.proration_balance
-        subscription.price_id = change.new_price.id
-        subscription.proration_balance = change.proration_balance
+        if subscription.pending_checkout_session_id is not None:
+            # A change that applies at once replaces a pending one, as a second pending would.
+            previous["pending_update"] = await lifecycle.drop_pending_update(session, subscription)
+        previous |= _set_price(subscription, change)
     if previous:
         await lifecycle.record_event(
             session, subscription, "subscription.updated", previous=previous
         )
-    if change is not None and change.amount_due_now > 0:
-        permission = await session.get_one(Permission, subscription.permission_id)
-        await billing.open_proration_invoice(
-            session,
-            subscription=subscription,
-            permission=permission,
-            amount_due=change.amount_due_now,
-            currency=change.new_price.currency,
-        )
+    if change is not None:
+        await _invoice_proration_now(session, subscription, change)
     return subscription
+
+
+def _set_price(subscription: Subscription, change: PriceChange) -> dict[str, object]:
+    """Apply `change` to the subscription; returns the previous attributes."""
+    previous: dict[str, object] = {"price": subscription.price_id}
+    if change.proration_balance != subscription.proration_balance:
+        previous["proration_balance"] = subscription.proration_balance
+    subscription.price_id = change.new_price.id
+    subscription.proration_balance = change.proration_balance
+    return previous
+
+
+async def _invoice_proration_now(
+    session: AsyncSession, subscription: Subscription, change: PriceChange
+) -> Payment | None:
+    """``always_invoice``: invoice the net proration now, collected under the subscription's
+    permission (the new one, after a pending update)."""
+    if change.amount_due_now <= 0:
+        return None
+    permission = await session.get_one(Permission, subscription.permission_id)
+    _, payment = await billing.open_proration_invoice(
+        session,
+        subscription=subscription,
+        permission=permission,
+        amount_due=change.amount_due_now,
+        currency=change.new_price.currency,
+        lines=change.lines,
+    )
+    return payment
+
+
+async def apply_pending_update(
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    checkout_id: str,
+    permission: Permission,
+    now: datetime,
+) -> Payment | None:
+    """The customer granted the larger permission of the pending update `checkout_id`: switch
+    the subscription (locked by the caller) to `permission`, retire the one it replaces, and
+    apply the price change with its proration behaviour. Returns the proration payment to
+    collect now (``always_invoice``), if any."""
+    if subscription.pending_checkout_session_id != checkout_id:
+        raise SubscriptionStateInvalid(
+            "This checkout session is no longer the subscription's pending update.",
+        )
+    if await _has_payment_in_flight(session, subscription):
+        raise PaymentInFlight(
+            "A payment of this subscription is being collected; complete the session again once "
+            "it is settled (about a minute).",
+        )
+    customer = await session.get_one(Customer, subscription.customer_id)
+    if permission.account.lower() != customer.address.lower():
+        raise PermissionAccountMismatch(
+            "The permission was granted by another account than the subscription's customer.",
+            param="signature",
+        )
+    new_price = await session.get_one(Price, subscription.pending_price_id)
+    behavior = ProrationBehavior(subscription.pending_proration_behavior or "create_prorations")
+    replaced = await session.get_one(Permission, subscription.permission_id, with_for_update=True)
+    previous: dict[str, object] = {"permission": replaced.id}
+    replaced.replaced_by_id = permission.id
+    subscription.permission_id = permission.id
+    change = await plan_change(
+        session, subscription=subscription, new_price=new_price, behavior=behavior, at=now
+    )
+    previous["pending_update"] = await lifecycle.drop_pending_update(session, subscription)
+    previous |= _set_price(subscription, change)
+    await lifecycle.record_event(session, subscription, "subscription.updated", previous=previous)
+    return await _invoice_proration_now(session, subscription, change)
+
+
+async def _has_payment_in_flight(session: AsyncSession, subscription: Subscription) -> bool:
+    found = await session.scalar(
+        select(Payment.id)
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(
+            Invoice.subscription_id == subscription.id,
+            Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.SUBMITTED)),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 async def preview_change(
@@ -333,7 +442,12 @@ async def preview_change(
     subscription = await get_subscription(session, scope=scope, subscription_id=subscription_id)
     new_price = await get_scoped(session, Price, price_id, scope, param="price")
     return await plan_change(
-        session, subscription=subscription, new_price=new_price, behavior=behavior, at=clock.now()
+        session,
+        subscription=subscription,
+        new_price=new_price,
+        behavior=behavior,
+        at=clock.now(),
+        allow_new_permission=True,
     )
 
 
@@ -344,8 +458,14 @@ async def plan_change(
     new_price: Price,
     behavior: ProrationBehavior,
     at: datetime,
+    allow_new_permission: bool = False,
 ) -> PriceChange:
-    """Work out a price change, or refuse it (state, price, on-chain permission)."""
+    """Work out a price change, or refuse it (state, price, on-chain permission).
+
+    With `allow_new_permission`, an amount per period above the permission's cap is worked out
+    as if the customer had granted a permission for exactly the new amount
+    (``requires_new_permission``) instead of being refused.
+    """
     at = at.replace(microsecond=0)
     if subscription.status not in PRICE_CHANGEABLE:
         raise SubscriptionStateInvalid(
@@ -366,8 +486,15 @@ async def plan_change(
             "for the new price.",
             param="price",
         )
-    cap = permission.period_amount // 10 ** (permission.token_decimals - USD_DECIMALS)
+    unit = 10 ** (permission.token_decimals - USD_DECIMALS)
+    cap = permission.period_amount // unit
     new_amount = new_price.unit_amount * subscription.quantity
+    requires_new_permission = allow_new_permission and new_amount > cap
+    # Token units the cap allows per window beyond the permission's: what a new one would add.
+    extra_room = 0
+    if requires_new_permission:
+        extra_room = (new_amount - cap) * unit
+        cap = new_amount
     if new_amount > cap:
         raise PermissionInsufficient(
             f"The new price ({new_amount} cents per period) is more than the customer's on-chain "
@@ -393,8 +520,10 @@ async def plan_change(
         await _check_chargeable_now(
             session, subscription=subscription, price=old_price, permission=permission, at=at
         )
-        room = await _room_left(session, subscription=subscription, permission=permission)
-        if proration * 10 ** (permission.token_decimals - USD_DECIMALS) > room:
+        room = extra_room + await _room_left(
+            session, subscription=subscription, permission=permission
+        )
+        if proration * unit > room:
             raise ProrationNotChargeable(
                 f"The proration ({proration} cents) does not fit in what the permission still "
                 "allows in the current on-chain period; use proration_behavior "
@@ -427,6 +556,8 @@ async def plan_change(
         next_period_start=next_start,
         next_period_end=next_end,
         next_amount_due=next_amount_due,
+        requires_new_permission=requires_new_permission,
+        new_permission_cap=cap if requires_new_permission else None,
     )
 
 

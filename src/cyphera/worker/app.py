@@ -12,6 +12,8 @@ from typing import Any
 import procrastinate
 
 from cyphera.subscription import billing, scheduler
+from cyphera.testclock import clock as test_clocks
+from cyphera.testclock import service as test_clock_service
 from cyphera.worker import housekeeping
 from cyphera.worker.context import CONTEXT_KEY, WorkerContext
 
@@ -43,7 +45,24 @@ def register_tasks(app: procrastinate.App) -> None:
             context.sessionmaker,
             payment_id=payment_id,
             gateway=context.gateway,
-            clock=context.clock,
+            # A payment of a test clock's subscription is collected at that clock's time.
+            clock=await test_clocks.clock_for_payment(
+                context.sessionmaker, payment_id, default=context.clock
+            ),
+        )
+
+    @app.task(
+        name=test_clock_service.ADVANCE_TASK,
+        pass_context=True,
+        retry=procrastinate.RetryStrategy(max_attempts=20, exponential_wait=2),
+    )
+    async def advance_test_clock(job_context: procrastinate.JobContext, test_clock_id: str) -> None:
+        context = _context(job_context)
+        await test_clock_service.advance(
+            context.sessionmaker,
+            test_clock_id=test_clock_id,
+            gateway=context.gateway,
+            registry=context.registry,
         )
 
     @app.periodic(cron="* * * * *", periodic_id="billing")
