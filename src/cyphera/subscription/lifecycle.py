@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import object_session
 
 from cyphera.coupon import service as coupons
 from cyphera.coupon.schemas import Discount as DiscountBody
@@ -183,7 +184,12 @@ async def drop_pending_update(
 
 
 async def view(session: AsyncSession, subscription: Subscription) -> SubscriptionBody:
-    """The API shape of `subscription`, with its current discount."""
+    """The API shape of `subscription`, with its current discount.
+
+    A subscription that belongs to no session (built in memory, never stored) has none to load.
+    """
+    if object_session(subscription) is None:
+        return SubscriptionBody.from_model(subscription)
     current = await coupons.current_discount(session, subscription.id)
     discount = None if current is None else DiscountBody.from_model(*current)
     return SubscriptionBody.from_model(subscription, discount=discount)
