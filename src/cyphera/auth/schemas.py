@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from cyphera import models
 from cyphera.auth.siwe import MAX_SIGNATURE_BYTES
@@ -58,7 +59,14 @@ class SiweNonce(BaseModel):
 
 class SiweVerify(RequestModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"message": _EXAMPLE_MESSAGE, "signature": "0x…"}]}
+        json_schema_extra={
+            "examples": [
+                {
+                    "message": _EXAMPLE_MESSAGE,
+                    "signature": "0x" + "4f1c8a2b9d3e7f60" * 8 + "1b",
+                }
+            ]
+        }
     )
 
     message: Annotated[
@@ -73,29 +81,43 @@ class SiweVerify(RequestModel):
 
 
 class OidcVerify(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id_token": "eyJhbGciOiJSUzI1NiIsImtpZCI6IjFlOWdkazcifQ."
+                    "eyJpc3MiOiJodHRwczovL2FjY291bnRzLmV4YW1wbGUuY29tIiwic3ViIjoiMjQ4Mjg5NzYxMDAxIiwi"
+                    "YXVkIjoiY3lwaGVyYSIsImV4cCI6MTc3MjM3MDAwMCwiaWF0IjoxNzcyMzY2NDAwfQ."
+                    "rHQjEmBqn9Jre0OLykYNnspA10Qql2rvx4FsD00jwlB0Sym4NzpgvPKsDjn_wMkHxcp6CilPcoKrWHci"
+                    "pR2iAjzLvDNAReF97zoJqq880ZD1bwY82JDauCXELVR9O6_B0w3K-E7yM2macAAgNCUwtik6SjoSUZRc"
+                    "f-O5lygIyLENx882p6MtmwaL1hd6qn5RZOQ0TLrOYu0532g9Exxcm-ChymrB4xLykpDj3lUivJt63eEG"
+                    "GN6DH5K6o33TcxkIjNrCD4XB1CKKumZvCedgHHF3IAK4dVEDSUoGlH9z4pP_eWYNXvqQOjGs-rDaQzUH"
+                    "l6cQQWNiDpWOl_lxXjQEvQ"
+                }
+            ]
+        }
+    )
+
     id_token: Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_TOKEN_LENGTH)] = (
         Field(description="An ID token (JWT) of a configured OpenID Connect provider.")
     )
 
 
+_ACCOUNT_EXAMPLE: JsonDict = {
+    "id": "acct_8fJk2LmNq4RtVw6XyZ1aBcDe",
+    "object": "account",
+    "created": 1772366400,
+    "email": None,
+    "oidc_issuer": None,
+    "oidc_subject": None,
+    "wallet_address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+}
+
+
 class Account(BaseModel):
     """A person who signs in to manage workspaces."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "acct_8fJk2LmNq4RtVw6XyZ1aBcDe",
-                    "object": "account",
-                    "created": 1772366400,
-                    "email": None,
-                    "oidc_issuer": None,
-                    "oidc_subject": None,
-                    "wallet_address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_ACCOUNT_EXAMPLE]})
 
     id: str
     object: Literal["account"] = "account"
@@ -119,6 +141,21 @@ class Account(BaseModel):
 
 class Session(BaseModel):
     """A signed-in session; `token` is shown once, when it is created."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "ses_Tq2xPfLmNWjs8kKbJWmuuc3k",
+                    "object": "session",
+                    "account": _ACCOUNT_EXAMPLE,
+                    "expires": 1772971200,
+                    "method": "siwe",
+                    "token": "sess_V7wZ4nR8sYd1cQm3kTq9vX2pL7wZ4nR8",
+                }
+            ]
+        }
+    )
 
     id: str
     object: Literal["session"] = "session"
@@ -144,6 +181,14 @@ class Session(BaseModel):
 
 
 class SessionRevoked(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": "ses_Tq2xPfLmNWjs8kKbJWmuuc3k", "object": "session", "revoked": True}
+            ]
+        }
+    )
+
     id: str
     object: Literal["session"] = "session"
     revoked: bool

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic.config import JsonDict
 from web3 import Web3
 
+from cyphera.delegation import ROOT_AUTHORITY, Delegation, typed_data
+from cyphera.delegation.erc7715 import build_periodic_permission_request
 from cyphera.kit.clock import to_unix
 from cyphera.kit.schema import RequestModel
 from cyphera.models import CheckoutSession as CheckoutSessionModel
@@ -15,8 +25,87 @@ Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 HexSignature = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{130}$")]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://")]
 
+_CUSTOMER_ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
+_PAYEE = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
+_DELEGATE = "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB"
+_USDC_BASE_SEPOLIA = "0x036CbD53842c5426634e7929541eC2318f3dCF7e"
+_DELEGATION_MANAGER = "0xdb9B1e94B5b69Df7e401DDbedE43491141047dB3"
+_ERC7715_EXAMPLE: JsonDict = build_periodic_permission_request(
+    chain_id=84532,
+    redeemer=_DELEGATE,
+    token=_USDC_BASE_SEPOLIA,
+    period_amount=19_990_000,
+    period_duration=2_592_000,
+    start_time=1767225600,
+    expiry=1798761600,
+    payee=_PAYEE,
+    justification="Pro plan: 19.99 USDC every 30 days",
+    from_address=_CUSTOMER_ADDRESS,
+)
+_CHECKOUT_SESSION_EXAMPLE: JsonDict = {
+    "id": "cs_a1B2c3D4e5F6g7H8i9J0kLmN",
+    "object": "checkout.session",
+    "status": "open",
+    "livemode": False,
+    "created": 1767225600,
+    "expires_at": 1767312000,
+    "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
+    "quantity": 1,
+    "amount_total": 1999,
+    "currency": "usd",
+    "network": "base-sepolia",
+    "chain_id": 84532,
+    "customer_address": _CUSTOMER_ADDRESS,
+    "url": "https://api.cyphera.example/pay/cs_a1B2c3D4e5F6g7H8i9J0kLmN",
+    "success_url": "https://shop.example.com/welcome",
+    "cancel_url": "https://shop.example.com/pricing",
+    "subscription": None,
+    "test_clock": None,
+    "purpose": "subscription",
+    "permission_request": {
+        "eip712": typed_data(
+            Delegation(
+                delegate=_DELEGATE,
+                delegator=_CUSTOMER_ADDRESS,
+                authority=ROOT_AUTHORITY,
+                caveats=[],
+                salt=1767225600,
+            ),
+            chain_id=84532,
+            delegation_manager=_DELEGATION_MANAGER,
+        ),
+        "erc7715": _ERC7715_EXAMPLE,
+        "terms": {
+            "token": "USDC",
+            "token_address": _USDC_BASE_SEPOLIA,
+            "amount_per_period": "19990000",
+            "period_seconds": 2592000,
+            "start": 1767225600,
+            "expires": 1798761600,
+            "payee": _PAYEE,
+            "delegate": _DELEGATE,
+        },
+    },
+}
+
 
 class CheckoutSessionCreate(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
+                    "quantity": 1,
+                    "customer_address": _CUSTOMER_ADDRESS,
+                    "network": "base-sepolia",
+                    "token": "USDC",
+                    "success_url": "https://shop.example.com/welcome",
+                    "cancel_url": "https://shop.example.com/pricing",
+                }
+            ]
+        }
+    )
+
     price: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     quantity: int = Field(default=1, ge=1, le=10_000)
     customer_address: Address = Field(
@@ -50,6 +139,21 @@ class CheckoutSessionCreate(RequestModel):
 
 
 class CheckoutSessionComplete(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"signature": "0x" + "4f1c8a2b9d3e7f60" * 8 + "1b"},
+                {
+                    "grant": {
+                        **_ERC7715_EXAMPLE,
+                        "context": "0x" + "00" * 32,
+                        "delegationManager": _DELEGATION_MANAGER,
+                    }
+                },
+            ]
+        }
+    )
+
     signature: HexSignature | None = Field(
         default=None,
         description="The customer's 65-byte EIP-712 signature (0x-hex) over "
@@ -92,6 +196,8 @@ class PermissionRequest(BaseModel):
 
 
 class CheckoutSession(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_CHECKOUT_SESSION_EXAMPLE]})
+
     id: str
     object: Literal["checkout.session"] = "checkout.session"
     status: str

@@ -94,6 +94,10 @@ class Coupon(BaseModel):
 
 
 class DeletedCoupon(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": "SUMMER25", "object": "coupon", "deleted": True}]}
+    )
+
     id: str
     object: Literal["coupon"] = "coupon"
     deleted: Literal[True] = True

@@ -185,6 +185,71 @@ class Subscription(BaseModel):
         )
 
 
+_INVOICE_ID = "in_1MtHbELkdIwHu7ixl4OzzPMv"
+_INVOICE_LINES_EXAMPLE: JsonDict = {
+    "object": "list",
+    "data": [
+        {
+            "id": "il_1MtHbELkdIwHu7ixR2wQp9Xa",
+            "object": "line_item",
+            "type": "subscription",
+            "description": "1 × Pro plan (at $19.99 / month)",
+            "amount": 1999,
+            "currency": "usd",
+            "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
+            "quantity": 1,
+            "unit_amount": 1999,
+            "discount": None,
+            "period": {"start": 1767225600, "end": 1769904000},
+        }
+    ],
+    "has_more": False,
+    "url": f"/v1/invoices/{_INVOICE_ID}/lines",
+}
+_INVOICE_EXAMPLE: JsonDict = {
+    "id": _INVOICE_ID,
+    "object": "invoice",
+    "livemode": False,
+    "created": 1767225600,
+    "number": "A1B2C3D4-0001",
+    "status": "paid",
+    "customer": "cus_NffrFeUfNV2Hib9nY3kTq2xP",
+    "subscription": "sub_1MowQVLkdIwHu7ixeRlqHVzs",
+    "period_start": 1767225600,
+    "period_end": 1769904000,
+    "currency": "usd",
+    "subtotal": 1999,
+    "total": 1999,
+    "total_discount_amounts": [],
+    "discount": None,
+    "amount_due": 1999,
+    "amount_paid": 1999,
+    "paid_at": 1767225612,
+    "lines": _INVOICE_LINES_EXAMPLE,
+    "hosted_invoice_url": f"https://api.cyphera.example/invoices/{_INVOICE_ID}",
+}
+_PAYMENT_EXAMPLE: JsonDict = {
+    "id": "pay_3MtwBwLkdIwHu7ix28a3tqPa",
+    "object": "payment",
+    "livemode": False,
+    "created": 1767225600,
+    "status": "succeeded",
+    "invoice": _INVOICE_ID,
+    "customer": "cus_NffrFeUfNV2Hib9nY3kTq2xP",
+    "amount": 1999,
+    "amount_token": "19990000",
+    "network": "base-sepolia",
+    "chain_id": 84532,
+    "token_address": "0x036CbD53842c5426634e7929541eC2318f3dCF7e",
+    "payee": "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+    "tx_hash": "0x9fc76417374aa880d4449a1f7f31ec597f00b1f6f3dd2d66f4c9c6c445836d8b",
+    "block_number": 18234567,
+    "gas_used": 142817,
+    "failure_code": None,
+    "failure_message": None,
+}
+
+
 class InvoiceLinePeriod(BaseModel):
     start: int
     end: int
@@ -222,6 +287,8 @@ class InvoiceLine(BaseModel):
 
 
 class InvoiceLines(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_INVOICE_LINES_EXAMPLE]})
+
     object: Literal["list"] = "list"
     data: list[InvoiceLine]
     has_more: Literal[False] = False
@@ -234,6 +301,8 @@ class InvoiceDiscountAmount(BaseModel):
 
 
 class Invoice(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_INVOICE_EXAMPLE]})
+
     id: str
     object: Literal["invoice"] = "invoice"
     livemode: bool
@@ -308,6 +377,8 @@ class Invoice(BaseModel):
 
 
 class Payment(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_PAYMENT_EXAMPLE]})
+
     id: str
     object: Literal["payment"] = "payment"
     livemode: bool

@@ -118,6 +118,14 @@ class MemberUpdate(RequestModel):
 
 
 class MemberDeleted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": "mem_Lq2WmZx9KcR3vB7nP1sDaYt5", "object": "member", "deleted": True}
+            ]
+        }
+    )
+
     id: str
     object: Literal["member"] = "member"
     deleted: bool
@@ -144,11 +152,33 @@ class InvitationCreate(RequestModel):
 
 
 class InvitationAccept(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"token": "invite_Wm8Zx2KcR3vB7nP1sDaYt5Lq2WmZx9Kc"}]}
+    )
+
     token: Annotated[StorableStr, StringConstraints(min_length=1, max_length=100)]
 
 
 class Invitation(BaseModel):
     """An invitation to join the workspace; `token` is shown once, when it is created."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "inv_R3vB7nP1sDaYt5Lq2WmZx9Kc",
+                    "object": "invitation",
+                    "address": None,
+                    "created": 1772366400,
+                    "email": "dev@example.com",
+                    "expires": 1772971200,
+                    "role": "developer",
+                    "status": "pending",
+                    "token": "invite_Wm8Zx2KcR3vB7nP1sDaYt5Lq2WmZx9Kc",
+                }
+            ]
+        }
+    )
 
     id: str
     object: Literal["invitation"] = "invitation"
