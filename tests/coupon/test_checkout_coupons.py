@@ -4,16 +4,12 @@ customer's on-chain permission stays at the undiscounted price."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select
 
 from cyphera.chain.networks import NetworkRegistry, load_registry
-from cyphera.checkout import service as checkout
 from cyphera.coupon import errors
 from cyphera.coupon import service as coupons
 from cyphera.coupon.schemas import CouponCreate
@@ -24,7 +20,7 @@ from cyphera.kit.money import Cents, cents_to_token_units
 from cyphera.models import CheckoutSession, Coupon, Discount, Invoice, PayoutAddress, Subscription
 from cyphera.models.checkout_session import CheckoutSessionStatus
 from cyphera.models.mixins import Mode
-from tests.subscription.helpers import PAYEE, World, sign_and_complete
+from tests.subscription.helpers import PAYEE, World, open_checkout, sign_and_complete
 
 NETWORK = "base-sepolia"
 PRICE = 2000
@@ -33,29 +29,6 @@ PRICE = 2000
 @pytest.fixture
 def registry() -> NetworkRegistry:
     return load_registry(None, {})
-
-
-async def open_session(
-    world: World, registry: NetworkRegistry, price_id: str, coupon_id: str | None
-) -> tuple[str, LocalAccount]:
-    customer = Account.create()
-    async with transaction(world.sessionmaker) as session:
-        created = await checkout.create_session(
-            session,
-            workspace_id=world.workspace_id,
-            mode=Mode.TEST,
-            price_id=price_id,
-            customer_address=customer.address,
-            network_key=NETWORK,
-            token_symbol="USDC",
-            quantity=1,
-            registry=registry,
-            gateway=world.gateway,
-            clock=world.clock,
-            permission_lifetime=timedelta(days=365),
-            coupon_id=coupon_id,
-        )
-    return created.id, customer
 
 
 async def setup(world: World, **coupon: Any) -> tuple[str, str]:
@@ -80,7 +53,9 @@ async def test_a_coupon_is_redeemed_at_completion_and_discounts_the_first_invoic
     world: World, registry: NetworkRegistry
 ) -> None:
     price_id, coupon_id = await setup(world, percent_off=50, duration="once")
-    checkout_id, customer = await open_session(world, registry, price_id, coupon_id)
+    checkout_id, customer = await open_checkout(
+        world, registry, price_id, network=NETWORK, coupon_id=coupon_id
+    )
     assert (await world.get(Coupon, coupon_id)).times_redeemed == 0
 
     completed = await sign_and_complete(world, registry, checkout_id, customer)
@@ -99,8 +74,12 @@ async def test_a_coupon_used_up_meanwhile_refuses_the_completion_and_creates_not
     world: World, registry: NetworkRegistry
 ) -> None:
     price_id, coupon_id = await setup(world, percent_off=50, duration="once", max_redemptions=1)
-    first_id, first_customer = await open_session(world, registry, price_id, coupon_id)
-    second_id, second_customer = await open_session(world, registry, price_id, coupon_id)
+    first_id, first_customer = await open_checkout(
+        world, registry, price_id, network=NETWORK, coupon_id=coupon_id
+    )
+    second_id, second_customer = await open_checkout(
+        world, registry, price_id, network=NETWORK, coupon_id=coupon_id
+    )
     await sign_and_complete(world, registry, first_id, first_customer)
 
     with pytest.raises(errors.CouponMaxRedemptions):
@@ -123,9 +102,9 @@ async def test_a_deleted_or_unknown_coupon_is_refused_at_creation(
         )
 
     with pytest.raises(errors.CouponInvalid) as deleted:
-        await open_session(world, registry, price_id, coupon_id)
+        await open_checkout(world, registry, price_id, network=NETWORK, coupon_id=coupon_id)
     with pytest.raises(NotFound) as unknown:
-        await open_session(world, registry, price_id, "coupon_nothere")
+        await open_checkout(world, registry, price_id, network=NETWORK, coupon_id="coupon_nothere")
 
     assert (deleted.value.code, deleted.value.param) == ("coupon_invalid", "coupon")
     assert (unknown.value.code, unknown.value.param) == ("resource_missing", "coupon")

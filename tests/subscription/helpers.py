@@ -336,6 +336,35 @@ async def make_world(
     return World(sessionmaker=sessionmaker, clock=clock, gateway=gateway, workspace_id=workspace_id)
 
 
+async def open_checkout(
+    world: World,
+    registry: NetworkRegistry,
+    price_id: str,
+    *,
+    network: str,
+    coupon_id: str | None = None,
+) -> tuple[str, LocalAccount]:
+    """A checkout session of `price_id` for a fresh customer wallet paying USDC on `network`."""
+    customer: LocalAccount = Account.create()
+    async with transaction(world.sessionmaker) as session:
+        created = await checkout.create_session(
+            session,
+            workspace_id=world.workspace_id,
+            mode=Mode.TEST,
+            price_id=price_id,
+            customer_address=customer.address,
+            network_key=network,
+            token_symbol="USDC",
+            quantity=1,
+            registry=registry,
+            gateway=world.gateway,
+            clock=world.clock,
+            permission_lifetime=timedelta(days=365),
+            coupon_id=coupon_id,
+        )
+    return created.id, customer
+
+
 async def sign_and_complete(
     world: World, registry: NetworkRegistry, checkout_id: str, signer: LocalAccount
 ) -> checkout.Completed:

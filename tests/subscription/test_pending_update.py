@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.checkout import errors as checkout_errors
-from cyphera.checkout import service as checkout
 from cyphera.db.engine import transaction
 from cyphera.kit.ids import new_id
 from cyphera.kit.money import Cents, cents_to_token_units
@@ -28,7 +27,7 @@ from cyphera.subscription import scheduler, service
 from cyphera.subscription.errors import PermissionInsufficient
 from cyphera.subscription.proration import ProrationBehavior
 from cyphera.subscription.schemas import ProrationBehaviorName, SubscriptionUpdate
-from tests.subscription.helpers import PAYEE, World, sign_and_complete
+from tests.subscription.helpers import PAYEE, World, open_checkout, sign_and_complete
 
 NETWORK = "base-sepolia"
 PRICE_A, PRICE_B, PRICE_C = 3000, 5000, 7000
@@ -64,23 +63,8 @@ async def subscribed(world: World, registry: NetworkRegistry) -> tuple[str, Loca
                 address=PAYEE,
             )
         )
-    customer: LocalAccount = Account.create()
-    async with transaction(world.sessionmaker) as session:
-        created = await checkout.create_session(
-            session,
-            workspace_id=world.workspace_id,
-            mode=Mode.TEST,
-            price_id=price_id,
-            customer_address=customer.address,
-            network_key=NETWORK,
-            token_symbol="USDC",
-            quantity=1,
-            registry=registry,
-            gateway=world.gateway,
-            clock=world.clock,
-            permission_lifetime=timedelta(days=365),
-        )
-    completed = await sign_and_complete(world, registry, created.id, customer)
+    checkout_id, customer = await open_checkout(world, registry, price_id, network=NETWORK)
+    completed = await sign_and_complete(world, registry, checkout_id, customer)
     assert completed.payment is not None
     assert await world.collect(completed.payment.id) is PaymentStatus.SUCCEEDED
     return completed.subscription.id, customer
