@@ -22,7 +22,7 @@ from cyphera.delegation import (
     terms,
 )
 from tests.fixtures.api import WorkspaceKeys
-from tests.fixtures.platform import PRICE_CENTS, PRICE_UNITS, USDC, Platform
+from tests.fixtures.platform import PRICE_UNITS, USDC, Platform, monthly_price
 
 
 def metamask_grant(
@@ -94,23 +94,12 @@ async def test_a_metamask_erc7715_grant_completes_checkout_and_pays(
     merchant = chain.new_account(ether=0).address
     async with httpx.AsyncClient(base_url=platform.api_url, headers=workspace.headers) as api:
         await api.post("/v1/payout_addresses/local", json={"address": merchant})
-        product = (await api.post("/v1/products", json={"name": "Pro"})).json()
-        price = (
-            await api.post(
-                "/v1/prices",
-                json={
-                    "product": product["id"],
-                    "unit_amount": PRICE_CENTS,
-                    "currency": "usd",
-                    "recurring": {"interval": "month"},
-                },
-            )
-        ).json()
+        price = await monthly_price(api, name="Pro")
         session = (
             await api.post(
                 "/v1/checkout/sessions",
                 json={
-                    "price": price["id"],
+                    "price": price,
                     "customer_address": customer.address,
                     "network": "local",
                     "token": "USDC",

@@ -30,6 +30,7 @@ from tests.fixtures.platform import (
     USDC,
     Platform,
     customer_account,
+    monthly_price,
     run_worker_once,
 )
 
@@ -40,22 +41,11 @@ async def subscribe(
     assert (
         await api.post("/v1/payout_addresses/local", json={"address": merchant_payout})
     ).status_code == 200
-    product = (await api.post("/v1/products", json={"name": "Pro plan"})).json()
-    price = (
-        await api.post(
-            "/v1/prices",
-            json={
-                "product": product["id"],
-                "unit_amount": PRICE_CENTS,
-                "currency": "usd",
-                "recurring": {"interval": "month"},
-            },
-        )
-    ).json()
+    price = await monthly_price(api)
     created = await api.post(
         "/v1/checkout/sessions",
         json={
-            "price": price["id"],
+            "price": price,
             "customer_address": customer.address,
             "network": "local",
             "token": "USDC",

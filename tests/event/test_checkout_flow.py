@@ -22,6 +22,7 @@ from cyphera.signer.config import SignerSettings
 from cyphera.signer.keys import RelayerKey
 from cyphera.signer.server import RunningSigner, start_signer
 from tests.fixtures.api import WorkspaceKeys, serve
+from tests.fixtures.platform import monthly_price
 
 TOKEN = "flow-signer-token-with-enough-entropy-0123456789"
 USDC = 10**6
@@ -89,23 +90,12 @@ async def test_a_checkout_shows_up_in_events_permissions_customers_and_the_invoi
     async with httpx.AsyncClient(base_url=flow_api_url, headers=workspace.headers) as api:
         # Given a completed checkout whose first period was charged on-chain
         await api.post("/v1/payout_addresses/local", json={"address": merchant})
-        product = (await api.post("/v1/products", json={"name": "Pro plan"})).json()
-        price = (
-            await api.post(
-                "/v1/prices",
-                json={
-                    "product": product["id"],
-                    "unit_amount": PRICE_CENTS,
-                    "currency": "usd",
-                    "recurring": {"interval": "month"},
-                },
-            )
-        ).json()
+        price = await monthly_price(api)
         session = (
             await api.post(
                 "/v1/checkout/sessions",
                 json={
-                    "price": price["id"],
+                    "price": price,
                     "customer_address": customer.address,
                     "network": "local",
                     "token": "USDC",

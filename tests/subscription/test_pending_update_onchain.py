@@ -17,6 +17,7 @@ from tests.fixtures.platform import (
     USDC,
     Platform,
     customer_account,
+    monthly_price,
     run_worker_once,
 )
 from tests.subscription.test_onchain import move_to, subscribe
@@ -36,18 +37,7 @@ async def test_a_dearer_price_waits_for_the_new_grant_then_charges_under_it(
         subscription = await subscribe(api, customer, merchant)
         sub_path = f"/v1/subscriptions/{subscription['id']}"
         old_permission = subscription["permission"]
-        product = (await api.post("/v1/products", json={"name": "Team plan"})).json()
-        dearer = (
-            await api.post(
-                "/v1/prices",
-                json={
-                    "product": product["id"],
-                    "unit_amount": DEARER_CENTS,
-                    "currency": "usd",
-                    "recurring": {"interval": "month"},
-                },
-            )
-        ).json()["id"]
+        dearer = await monthly_price(api, unit_amount=DEARER_CENTS, name="Team plan")
         assert chain.token_balance("USDC", merchant) == PRICE_UNITS
         change_at = int(str(subscription["current_period_start"])) + 10 * 86_400
         move_to(platform, change_at)
