@@ -96,6 +96,11 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/checkout/sessions/{checkout_id}"): Call(
         expect=404, path_params=lambda owned: {"checkout_id": owned["checkout"]}
     ),
+    ("POST", "/v1/checkout/sessions/{checkout_id}/prepare"): Call(
+        expect=404,
+        path_params=lambda owned: {"checkout_id": owned["checkout"]},
+        body=lambda owned: {"customer_address": INTRUDER_ADDRESS, "network": NETWORK},
+    ),
     ("POST", "/v1/checkout/sessions/{checkout_id}/complete"): Call(
         expect=404,
         path_params=lambda owned: {"checkout_id": owned["checkout"]},
@@ -424,6 +429,8 @@ async def _owner_billing_objects(
             status=CheckoutSessionStatus.OPEN,
             price_id=price_id,
             quantity=1,
+            accepted_networks=[NETWORK],
+            accepted_tokens=["USDC"],
             network=NETWORK,
             chain_id=8453,
             token_symbol="USDC",

@@ -370,7 +370,9 @@ async def sign_and_complete(
 ) -> checkout.Completed:
     """`signer` signs the checkout session's EIP-712 delegation, and the session is completed."""
     async with world.sessionmaker() as session:
-        typed = checkout.signing_request(await session.get_one(CheckoutSession, checkout_id))
+        typed = checkout.signing_request(
+            checkout.prepared_terms(await session.get_one(CheckoutSession, checkout_id))
+        )
     signature = bytes(Account.sign_typed_data(signer.key, full_message=typed).signature)
     async with transaction(world.sessionmaker) as session:
         return await checkout.complete_session(

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.checkout import errors as checkout_errors
+from cyphera.checkout import service as checkout
 from cyphera.db.engine import transaction
 from cyphera.kit.ids import new_id
 from cyphera.kit.money import Cents, cents_to_token_units
@@ -253,6 +254,40 @@ async def test_another_accounts_signature_is_refused_and_nothing_changes(
     assert session.status is CheckoutSessionStatus.OPEN
     assert (await world.count(Permission), await world.count(Invoice)) == (permissions, invoices)
     assert await world.event_types(subscription_id) == events
+
+
+async def test_its_session_cannot_be_prepared_for_another_wallet_network_or_token(
+    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+) -> None:
+    subscription_id, customer = await subscribed(world, registry)
+    await change(world, requester, subscription_id, await world.price(PRICE_B))
+    pending_id = (await world.subscription(subscription_id)).pending_checkout_session_id
+    assert pending_id is not None
+    before = await world.get(CheckoutSession, pending_id)
+    assert (before.accepted_networks, before.accepted_tokens) == ([NETWORK], ["USDC"])
+    assert before.customer_address_fixed
+
+    for wallet in (customer.address, Account.create().address):
+        with pytest.raises(checkout_errors.CheckoutTermsFixed) as refused:
+            async with transaction(world.sessionmaker) as session:
+                await checkout.prepare_session(
+                    session,
+                    workspace_id=world.workspace_id,
+                    mode=Mode.TEST,
+                    checkout_id=pending_id,
+                    customer_address=wallet,
+                    network_key=NETWORK,
+                    token_symbol="USDC",
+                    registry=registry,
+                    gateway=world.gateway,
+                    clock=world.clock,
+                    permission_lifetime=timedelta(days=365),
+                )
+        assert refused.value.code == "checkout_session_terms_fixed"
+
+    after = await world.get(CheckoutSession, pending_id)
+    assert after.delegation == before.delegation
+    assert after.status is CheckoutSessionStatus.OPEN
 
 
 async def test_completing_applies_the_change_and_charges_the_proration_under_the_new_permission(

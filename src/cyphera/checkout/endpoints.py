@@ -9,7 +9,14 @@ from fastapi import APIRouter, Request
 
 from cyphera.auth.dependencies import AuthDep, ClockDep, SessionDep
 from cyphera.checkout import service
-from cyphera.checkout.schemas import CheckoutSession, CheckoutSessionComplete, CheckoutSessionCreate
+from cyphera.checkout.schemas import (
+    CheckoutSession,
+    CheckoutSessionComplete,
+    CheckoutSessionCreate,
+    CheckoutSessionPrepare,
+    PermissionRequest,
+    PermissionTerms,
+)
 from cyphera.db.engine import transaction
 from cyphera.delegation.erc7715 import build_periodic_permission_request
 from cyphera.exceptions import Unavailable
@@ -26,24 +33,43 @@ PATH = "/v1/checkout/sessions"
 INLINE_CHARGE_WAIT_SECONDS = 20
 
 
+def _permission_request(checkout: CheckoutSessionModel) -> PermissionRequest | None:
+    terms = service.terms_of(checkout)
+    if terms is None:
+        return None
+    return PermissionRequest(
+        eip712=service.signing_request(terms),
+        erc7715=build_periodic_permission_request(
+            chain_id=terms.chain_id,
+            redeemer=terms.delegate,
+            token=terms.token_address,
+            period_amount=terms.period_amount,
+            period_duration=terms.period_seconds,
+            start_time=to_unix(terms.start_at),
+            expiry=to_unix(terms.permission_expires_at),
+            payee=terms.payee,
+            justification=f"Subscription payments of {format_cents(checkout.amount_cents)} per "
+            "billing period",
+            from_address=terms.customer_address,
+        ),
+        terms=PermissionTerms(
+            token=terms.token_symbol,
+            token_address=terms.token_address,
+            amount_per_period=str(terms.period_amount),
+            period_seconds=terms.period_seconds,
+            start=to_unix(terms.start_at),
+            expires=to_unix(terms.permission_expires_at),
+            payee=terms.payee,
+            delegate=terms.delegate,
+        ),
+    )
+
+
 def _public(request: Request, checkout: CheckoutSessionModel) -> CheckoutSession:
     settings = request.app.state.settings
     return CheckoutSession.from_model(
         checkout,
-        eip712=service.signing_request(checkout),
-        erc7715=build_periodic_permission_request(
-            chain_id=checkout.chain_id,
-            redeemer=checkout.delegate,
-            token=checkout.token_address,
-            period_amount=checkout.period_amount,
-            period_duration=checkout.period_seconds,
-            start_time=to_unix(checkout.start_at),
-            expiry=to_unix(checkout.permission_expires_at),
-            payee=checkout.payee,
-            justification=f"Subscription payments of {format_cents(checkout.amount_cents)} per "
-            "billing period",
-            from_address=checkout.customer_address,
-        ),
+        permission_request=_permission_request(checkout),
         base_url=settings.api.public_url.rstrip("/"),
     )
 
@@ -58,11 +84,12 @@ async def create_checkout_session(
     registry: RegistryDep,
     gateway: GatewayDep,
 ) -> CheckoutSession:
-    """Fix every term of the customer's permission and return what their wallet must sign.
+    """Open a checkout for a price and the networks and tokens you accept.
 
-    The amount per period, the on-chain window, start, expiry, payee (the workspace's payout
-    address on that network) and delegate are decided here by the server; completing the session
-    accepts only a signature over exactly this delegation.
+    Send the `url` (the hosted page) to the customer, or, when you know their wallet, network and
+    token, get `permission_request` at once. The amount per period, the on-chain window, start,
+    expiry, payee (the workspace's payout address on that network) and delegate are decided by the
+    server; completing the session accepts only a signature over exactly that delegation.
     """
     settings = request.app.state.settings
     checkout = await service.create_session(
@@ -70,6 +97,8 @@ async def create_checkout_session(
         workspace_id=auth.scope.workspace_id,
         mode=auth.scope.mode,
         price_id=body.price,
+        networks=body.networks,
+        tokens=body.tokens,
         customer_address=body.customer_address,
         network_key=body.network,
         token_symbol=body.token,
@@ -92,6 +121,40 @@ async def get_checkout_session(
 ) -> CheckoutSession:
     checkout = await service.get_session(
         session, workspace_id=auth.scope.workspace_id, mode=auth.scope.mode, checkout_id=checkout_id
+    )
+    return _public(request, checkout)
+
+
+@router.post(PATH + "/{checkout_id}/prepare", summary="Prepare a checkout session")
+async def prepare_checkout_session(
+    checkout_id: str,
+    body: CheckoutSessionPrepare,
+    request: Request,
+    auth: AuthDep,
+    session: SessionDep,
+    clock: ClockDep,
+    registry: RegistryDep,
+    gateway: GatewayDep,
+) -> CheckoutSession:
+    """Fix the terms for the customer's wallet, network and token; returns `permission_request`.
+
+    Preparing again with the same choice returns the same terms; another choice (the customer
+    switched wallet or network) replaces them, and only a signature over the newest terms
+    completes the session.
+    """
+    settings = request.app.state.settings
+    checkout = await service.prepare_session(
+        session,
+        workspace_id=auth.scope.workspace_id,
+        mode=auth.scope.mode,
+        checkout_id=checkout_id,
+        customer_address=body.customer_address,
+        network_key=body.network,
+        token_symbol=body.token,
+        registry=registry,
+        gateway=gateway,
+        clock=clock,
+        permission_lifetime=timedelta(days=settings.billing.permission_lifetime_days),
     )
     return _public(request, checkout)
 
@@ -134,9 +197,7 @@ async def complete_checkout_session(
         )
         if completed.subscription.test_clock_id is not None:
             with contextlib.suppress(chain_time.ChainTimeError):
-                await chain_time.move_to(
-                    registry.get(completed.checkout.network), collect_clock.now()
-                )
+                await chain_time.move_to(registry.get(completed.terms.network), collect_clock.now())
         try:
             await billing.collect(
                 sessionmaker,

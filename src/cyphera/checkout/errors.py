@@ -33,3 +33,23 @@ class CheckoutSessionNotFound(NotFound):
 
 class CheckoutSessionNotOpen(Conflict):
     code = "checkout_session_not_open"
+
+
+class CustomerAddressRequired(CheckoutError):
+    code = "customer_address_required"
+
+
+class CustomerAddressMismatch(CheckoutError):
+    code = "customer_address_mismatch"
+
+
+class ChoiceRequired(CheckoutError):
+    code = "checkout_choice_required"
+
+
+class CheckoutSessionNotPrepared(Conflict):
+    code = "checkout_session_not_prepared"
+
+
+class CheckoutTermsFixed(Conflict):
+    code = "checkout_session_terms_fixed"

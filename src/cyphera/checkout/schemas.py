@@ -53,8 +53,11 @@ _CHECKOUT_SESSION_EXAMPLE: JsonDict = {
     "quantity": 1,
     "amount_total": 1999,
     "currency": "usd",
+    "accepted_networks": ["base-sepolia"],
+    "accepted_tokens": ["USDC", "USDT"],
     "network": "base-sepolia",
     "chain_id": 84532,
+    "token": "USDC",
     "customer_address": _CUSTOMER_ADDRESS,
     "url": "https://api.cyphera.example/pay/cs_a1B2c3D4e5F6g7H8i9J0kLmN",
     "success_url": "https://shop.example.com/welcome",
@@ -89,10 +92,25 @@ _CHECKOUT_SESSION_EXAMPLE: JsonDict = {
 }
 
 
+NetworkKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
+TokenSymbol = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+
+
+def _checksum(value: str | None) -> str | None:
+    return None if value is None else str(Web3.to_checksum_address(value))
+
+
 class CheckoutSessionCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
+                {
+                    "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
+                    "networks": ["base-sepolia", "sepolia"],
+                    "tokens": ["USDC"],
+                    "success_url": "https://shop.example.com/welcome",
+                    "cancel_url": "https://shop.example.com/pricing",
+                },
                 {
                     "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
                     "quantity": 1,
@@ -101,22 +119,41 @@ class CheckoutSessionCreate(RequestModel):
                     "token": "USDC",
                     "success_url": "https://shop.example.com/welcome",
                     "cancel_url": "https://shop.example.com/pricing",
-                }
+                },
             ]
         }
     )
 
     price: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     quantity: int = Field(default=1, ge=1, le=10_000)
-    customer_address: Address = Field(
+    networks: list[NetworkKey] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description="The networks the customer may pay on (keys from `GET /v1/networks`). "
+        "Default: every network of this mode with a payout address.",
+    )
+    tokens: list[TokenSymbol] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=8,
+        description='The tokens the customer may pay with, e.g. `["USDC", "USDT"]`. '
+        "Default: every token the accepted networks carry.",
+    )
+    customer_address: Address | None = Field(
+        default=None,
         description="The wallet that will grant the permission and pay (a 7702-upgraded EOA or a "
-        "smart account)."
+        "smart account), when you know it; the session is then for that wallet only. Leave it "
+        "out for a link any customer can use: the wallet is given when the session is prepared.",
     )
-    network: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
-        description="A network key from `GET /v1/networks`, e.g. `base`, `base-sepolia`, `local`."
+    network: NetworkKey | None = Field(
+        default=None,
+        description="Pick one network (alone, it narrows `networks` to it). With "
+        "`customer_address` and a determined token the session is prepared at once.",
     )
-    token: Annotated[str, StringConstraints(min_length=1, max_length=16)] = Field(
-        description="`USDC` or `USDT` (what the network accepts)."
+    token: TokenSymbol | None = Field(
+        default=None,
+        description="Pick one token, `USDC` or `USDT` (alone, it narrows `tokens` to it).",
     )
     success_url: Url | None = None
     cancel_url: Url | None = None
@@ -132,10 +169,33 @@ class CheckoutSessionCreate(RequestModel):
         "amount per period stays the undiscounted price.",
     )
 
-    @field_validator("customer_address")
-    @classmethod
-    def _checksum(cls, value: str) -> str:
-        return str(Web3.to_checksum_address(value))
+    _checksum_address = field_validator("customer_address")(_checksum)
+
+
+class CheckoutSessionPrepare(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"customer_address": _CUSTOMER_ADDRESS, "network": "base-sepolia", "token": "USDC"}
+            ]
+        }
+    )
+
+    customer_address: Address | None = Field(
+        default=None,
+        description="The paying wallet; required unless the session was created for one.",
+    )
+    network: NetworkKey | None = Field(
+        default=None,
+        description="One of the session's `accepted_networks`; may be left out when it has one.",
+    )
+    token: TokenSymbol | None = Field(
+        default=None,
+        description="One of the session's `accepted_tokens` carried by `network`; may be left out "
+        "when there is one.",
+    )
+
+    _checksum_address = field_validator("customer_address")(_checksum)
 
 
 class CheckoutSessionComplete(RequestModel):
@@ -208,9 +268,14 @@ class CheckoutSession(BaseModel):
     quantity: int
     amount_total: int = Field(description="Per period, in USD cents.")
     currency: Literal["usd"] = "usd"
-    network: str
-    chain_id: int
-    customer_address: str
+    accepted_networks: list[str] = Field(description="The networks the customer may pay on.")
+    accepted_tokens: list[str] = Field(description="The tokens the customer may pay with.")
+    network: str | None = Field(description="The chosen network; null until prepared.")
+    chain_id: int | None
+    token: str | None = Field(description="The chosen token; null until prepared.")
+    customer_address: str | None = Field(
+        description="The paying wallet; null until given at creation or when prepared."
+    )
     url: str
     success_url: str | None
     cancel_url: str | None
@@ -223,15 +288,17 @@ class CheckoutSession(BaseModel):
         "completing it applies the change under the new permission (the old one is no longer "
         "charged; the customer may revoke it on-chain).",
     )
-    permission_request: PermissionRequest
+    permission_request: PermissionRequest | None = Field(
+        description="What the customer's wallet must grant; null until the session is prepared "
+        "(`POST /v1/checkout/sessions/{id}/prepare`) with wallet, network and token."
+    )
 
     @classmethod
     def from_model(
         cls,
         checkout: CheckoutSessionModel,
         *,
-        eip712: dict[str, Any],
-        erc7715: dict[str, Any],
+        permission_request: PermissionRequest | None,
         base_url: str,
     ) -> CheckoutSession:
         return cls(
@@ -243,8 +310,11 @@ class CheckoutSession(BaseModel):
             price=checkout.price_id,
             quantity=checkout.quantity,
             amount_total=checkout.amount_cents,
+            accepted_networks=list(checkout.accepted_networks),
+            accepted_tokens=list(checkout.accepted_tokens),
             network=checkout.network,
             chain_id=checkout.chain_id,
+            token=checkout.token_symbol,
             customer_address=checkout.customer_address,
             url=f"{base_url}/pay/{checkout.id}",
             success_url=checkout.success_url,
@@ -252,18 +322,5 @@ class CheckoutSession(BaseModel):
             subscription=checkout.subscription_id,
             test_clock=checkout.test_clock_id,
             purpose=checkout.purpose.value,
-            permission_request=PermissionRequest(
-                eip712=eip712,
-                erc7715=erc7715,
-                terms=PermissionTerms(
-                    token=checkout.token_symbol,
-                    token_address=checkout.token_address,
-                    amount_per_period=str(checkout.period_amount),
-                    period_seconds=checkout.period_seconds,
-                    start=to_unix(checkout.start_at),
-                    expires=to_unix(checkout.permission_expires_at),
-                    payee=checkout.payee,
-                    delegate=checkout.delegate,
-                ),
-            ),
+            permission_request=permission_request,
         )

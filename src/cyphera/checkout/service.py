@@ -10,8 +10,8 @@ subscription, the first invoice and its payment — with the collection job — 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,19 +64,62 @@ SESSION_LIFETIME = timedelta(hours=24)
 @dataclass(frozen=True, slots=True)
 class Completed:
     checkout: CheckoutSession
+    terms: Terms
     subscription: Subscription
     payment: Payment | None
 
 
-def _network_for_mode(registry: NetworkRegistry, key: str, mode: Mode) -> Network:
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """A prepared session's terms, as stored (`TERM_COLUMNS`, all set once prepared)."""
+
+    network: str
+    chain_id: int
+    token_symbol: str
+    token_address: str
+    customer_address: str
+    payee: str
+    delegate: str
+    delegation_manager: str
+    period_amount: int
+    period_seconds: int
+    start_at: datetime
+    permission_expires_at: datetime
+    delegation: dict[str, Any]
+
+
+_TERM_FIELDS = tuple(f.name for f in fields(Terms))
+
+
+def terms_of(checkout: CheckoutSession) -> Terms | None:
+    """The session's terms, or None while it is not prepared."""
+    values = {name: getattr(checkout, name) for name in _TERM_FIELDS}
+    if any(value is None for value in values.values()):
+        return None
+    return Terms(**values)
+
+
+def prepared_terms(checkout: CheckoutSession) -> Terms:
+    terms = terms_of(checkout)
+    if terms is None:
+        raise errors.CheckoutSessionNotPrepared(
+            f"checkout session {checkout.id} has no terms yet: choose the customer's wallet, "
+            f"network and token with POST /v1/checkout/sessions/{checkout.id}/prepare"
+        )
+    return terms
+
+
+def _network_for_mode(
+    registry: NetworkRegistry, key: str, mode: Mode, *, param: str = "network"
+) -> Network:
     try:
         network = registry.get(key)
     except NetworkNotFound as exc:
-        raise errors.NetworkUnsupported(f"unknown network {key!r}", param="network") from exc
+        raise errors.NetworkUnsupported(f"unknown network {key!r}", param=param) from exc
     if (mode is Mode.TEST) != network.is_testnet:
         world = "test" if mode is Mode.TEST else "live"
         raise errors.NetworkUnsupported(
-            f"{network.name} is not available in {world} mode", param="network"
+            f"{network.name} is not available in {world} mode", param=param
         )
     return network
 
@@ -91,8 +134,8 @@ def _token(network: Network, symbol: str) -> Token:
     return token
 
 
-def delegation_of(checkout: CheckoutSession, signature: bytes = b"") -> Delegation:
-    stored = checkout.delegation
+def delegation_of(terms: Terms, signature: bytes = b"") -> Delegation:
+    stored = terms.delegation
     return Delegation(
         delegate=stored["delegate"],
         delegator=stored["delegator"],
@@ -106,13 +149,95 @@ def delegation_of(checkout: CheckoutSession, signature: bytes = b"") -> Delegati
     )
 
 
-def signing_request(checkout: CheckoutSession) -> dict[str, Any]:
+def signing_request(terms: Terms) -> dict[str, Any]:
     """The EIP-712 payload (`eth_signTypedData_v4`) the customer's wallet must sign."""
     return typed_data(
-        delegation_of(checkout),
-        chain_id=checkout.chain_id,
-        delegation_manager=checkout.delegation_manager,
+        delegation_of(terms),
+        chain_id=terms.chain_id,
+        delegation_manager=terms.delegation_manager,
     )
+
+
+async def _payout_addresses(session: AsyncSession, scope: Scope) -> dict[str, str]:
+    rows = await session.execute(
+        select(PayoutAddress.network, PayoutAddress.address).where(
+            PayoutAddress.workspace_id == scope.workspace_id, PayoutAddress.mode == scope.mode
+        )
+    )
+    return {row.network: row.address for row in rows}
+
+
+def _unique(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+def _accepted(
+    registry: NetworkRegistry,
+    mode: Mode,
+    payouts: Mapping[str, str],
+    *,
+    networks: Sequence[str] | None,
+    tokens: Sequence[str] | None,
+) -> tuple[list[Network], list[str]]:
+    """The networks and token symbols a session offers: those asked for, each checked, or by
+    default every network of the mode with a payout address and every token they carry."""
+    wanted_tokens = None if tokens is None else _unique([t.upper() for t in tokens])
+    if networks is not None:
+        chosen = [
+            _network_for_mode(registry, key, mode, param="networks") for key in _unique(networks)
+        ]
+        for network in chosen:
+            if network.key not in payouts:
+                raise errors.PayoutAddressMissing(
+                    f"set a payout address for {network.name} before accepting payments there",
+                    param="networks",
+                )
+            if wanted_tokens is not None and not set(wanted_tokens) & set(network.tokens):
+                raise errors.TokenUnsupported(
+                    f"{network.name} carries none of {', '.join(wanted_tokens)}; it accepts "
+                    f"{', '.join(sorted(network.tokens))}",
+                    param="tokens",
+                )
+    else:
+        chosen = [
+            network
+            for network in registry
+            if network.is_testnet == (mode is Mode.TEST) and network.key in payouts
+        ]
+        if not chosen:
+            world = "test" if mode is Mode.TEST else "live"
+            raise errors.PayoutAddressMissing(
+                f"no {world}-mode network has a payout address: set one with "
+                "POST /v1/payout_addresses/{network}",
+                param="networks",
+            )
+        if wanted_tokens is not None:
+            chosen = [n for n in chosen if set(wanted_tokens) & set(n.tokens)] or chosen
+    carried = {symbol for network in chosen for symbol in network.tokens}
+    if wanted_tokens is None:
+        return chosen, sorted(carried)
+    for symbol in wanted_tokens:
+        if symbol not in carried:
+            raise errors.TokenUnsupported(
+                f"{symbol} is not carried by any accepted network; they carry "
+                f"{', '.join(sorted(carried))}",
+                param="tokens",
+            )
+    return chosen, wanted_tokens
+
+
+async def _session_clock(
+    session: AsyncSession, scope: Scope, test_clock_id: str | None, clock: Clock
+) -> Clock:
+    if test_clock_id is None:
+        return clock
+    # Test mode only: every term is computed at the clock's time.
+    if scope.mode is not Mode.TEST:
+        raise test_clock_errors.TestClockLiveMode(
+            "test clocks exist in test mode only", param="test_clock"
+        )
+    test_clock = await test_clocks.get_test_clock(session, scope, test_clock_id, param="test_clock")
+    return FrozenClock(test_clock.frozen_time)
 
 
 async def create_session(
@@ -121,29 +246,30 @@ async def create_session(
     workspace_id: str,
     mode: Mode,
     price_id: str,
-    customer_address: str,
-    network_key: str,
-    token_symbol: str,
     quantity: int,
     registry: NetworkRegistry,
     gateway: ChargeGateway,
     clock: Clock,
     permission_lifetime: timedelta,
+    networks: Sequence[str] | None = None,
+    tokens: Sequence[str] | None = None,
+    customer_address: str | None = None,
+    network_key: str | None = None,
+    token_symbol: str | None = None,
     success_url: str | None = None,
     cancel_url: str | None = None,
     test_clock_id: str | None = None,
     coupon_id: str | None = None,
 ) -> CheckoutSession:
-    if test_clock_id is not None:
-        # Test mode only: every term is computed at the clock's time.
-        if mode is not Mode.TEST:
-            raise test_clock_errors.TestClockLiveMode(
-                "test clocks exist in test mode only", param="test_clock"
-            )
-        test_clock = await test_clocks.get_test_clock(
-            session, Scope(workspace_id, mode), test_clock_id, param="test_clock"
-        )
-        clock = FrozenClock(test_clock.frozen_time)
+    """Open a session for `price_id` offering `networks` × `tokens` (by default all the mode's
+    networks with a payout address, and their tokens).
+
+    `network_key`/`token_symbol` pick one network or token (alone they narrow the offer to it).
+    When the wallet is known and network and token are determined, the session is prepared at
+    once; otherwise `prepare_session` fixes the terms later.
+    """
+    scope = Scope(workspace_id, mode)
+    clock = await _session_clock(session, scope, test_clock_id, clock)
     price = (
         await session.execute(
             select(Price).where(
@@ -157,40 +283,26 @@ async def create_session(
         raise errors.PriceNotUsable("checkout needs an active recurring price", param="price")
     if coupon_id is not None:
         await coupons.redeemable(
-            session,
-            scope=Scope(workspace_id, mode),
-            coupon_id=coupon_id,
-            currency=price.currency,
-            now=clock.now(),
+            session, scope=scope, coupon_id=coupon_id, currency=price.currency, now=clock.now()
         )
-    network = _network_for_mode(registry, network_key, mode)
-    token = _token(network, token_symbol)
-    payout = (
-        await session.execute(
-            select(PayoutAddress).where(
-                PayoutAddress.workspace_id == workspace_id,
-                PayoutAddress.mode == mode,
-                PayoutAddress.network == network.key,
+    if network_key is not None:
+        network = _network_for_mode(registry, network_key, mode)
+        if networks is None:
+            networks = [network.key]
+        elif network.key not in networks:
+            raise errors.NetworkUnsupported(
+                f"network {network.key!r} is not among `networks`", param="network"
             )
-        )
-    ).scalar_one_or_none()
-    if payout is None:
-        raise errors.PayoutAddressMissing(
-            f"set a payout address for {network.name} before accepting payments there",
-            param="network",
-        )
-    now = clock.now().replace(microsecond=0)
-    terms = permission_requests.periodic_terms(
-        price=price,
-        quantity=quantity,
-        network=network,
-        token=token,
-        customer_address=customer_address,
-        payee=payout.address,
-        redeemer=await gateway.redeemer(network.chain_id),
-        now=now,
-        permission_lifetime=permission_lifetime,
+    if token_symbol is not None:
+        if tokens is None:
+            tokens = [token_symbol]
+        elif token_symbol.upper() not in {t.upper() for t in tokens}:
+            raise errors.TokenUnsupported(f"{token_symbol} is not among `tokens`", param="token")
+    payouts = await _payout_addresses(session, scope)
+    accepted_networks, accepted_tokens = _accepted(
+        registry, mode, payouts, networks=networks, tokens=tokens
     )
+    now = clock.now().replace(microsecond=0)
     checkout = CheckoutSession(
         id=new_id("cs"),
         created_at=now,
@@ -200,8 +312,12 @@ async def create_session(
         status=CheckoutSessionStatus.OPEN,
         price_id=price.id,
         quantity=quantity,
+        accepted_networks=[network.key for network in accepted_networks],
+        accepted_tokens=accepted_tokens,
+        amount_cents=price.unit_amount * quantity,
         billing_anchor=now,
-        **terms.checkout_columns(),
+        customer_address=customer_address,
+        customer_address_fixed=customer_address is not None,
         expires_at=now + SESSION_LIFETIME,
         success_url=success_url,
         cancel_url=cancel_url,
@@ -210,8 +326,190 @@ async def create_session(
         metadata_={},
     )
     session.add(checkout)
+    choice = _determined(checkout, registry, network_key=network_key, token_symbol=token_symbol)
+    if customer_address is not None and choice is not None:
+        await _fix_terms(
+            session,
+            checkout,
+            price=price,
+            network=choice[0],
+            token=choice[1],
+            payee=payouts[choice[0].key],
+            gateway=gateway,
+            now=now,
+            permission_lifetime=permission_lifetime,
+        )
     await session.flush()
     return checkout
+
+
+def _determined(
+    checkout: CheckoutSession,
+    registry: NetworkRegistry,
+    *,
+    network_key: str | None,
+    token_symbol: str | None,
+) -> tuple[Network, Token] | None:
+    """The network and token chosen, or the only ones on offer; None while there is a choice."""
+    if network_key is None:
+        if len(checkout.accepted_networks) != 1:
+            return None
+        network_key = checkout.accepted_networks[0]
+    if network_key not in checkout.accepted_networks:
+        raise errors.NetworkUnsupported(
+            f"network {network_key!r} is not accepted by this checkout; choose one of "
+            f"{', '.join(checkout.accepted_networks)}",
+            param="network",
+        )
+    network = registry.get(network_key)
+    offered = [symbol for symbol in checkout.accepted_tokens if symbol in network.tokens]
+    if token_symbol is None:
+        if len(offered) != 1:
+            return None
+        token_symbol = offered[0]
+    if token_symbol.upper() not in offered:
+        raise errors.TokenUnsupported(
+            f"{token_symbol} is not accepted on {network.name} by this checkout; choose one of "
+            f"{', '.join(offered)}",
+            param="token",
+        )
+    return network, _token(network, token_symbol)
+
+
+async def _fix_terms(
+    session: AsyncSession,
+    checkout: CheckoutSession,
+    *,
+    price: Price,
+    network: Network,
+    token: Token,
+    payee: str,
+    gateway: ChargeGateway,
+    now: datetime,
+    permission_lifetime: timedelta,
+) -> None:
+    if checkout.customer_address is None:
+        raise errors.CustomerAddressRequired(
+            "say which wallet will pay: `customer_address`", param="customer_address"
+        )
+    terms = permission_requests.periodic_terms(
+        price=price,
+        quantity=checkout.quantity,
+        network=network,
+        token=token,
+        customer_address=checkout.customer_address,
+        payee=payee,
+        redeemer=await gateway.redeemer(network.chain_id),
+        now=now,
+        permission_lifetime=permission_lifetime,
+    )
+    for column, value in terms.checkout_columns().items():
+        setattr(checkout, column, value)
+    checkout.updated_at = now
+
+
+async def prepare_session(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    mode: Mode,
+    checkout_id: str,
+    customer_address: str | None,
+    network_key: str | None,
+    token_symbol: str | None,
+    registry: NetworkRegistry,
+    gateway: ChargeGateway,
+    clock: Clock,
+    permission_lifetime: timedelta,
+) -> CheckoutSession:
+    """Fix the terms of an open session for the customer's wallet, network and token.
+
+    Network and token may be left out when the session offers only one. Preparing again with the
+    same choice keeps the terms (a signature in flight stays valid); a different choice replaces
+    them, so only a signature over the newest terms completes the session.
+    """
+    checkout = await _locked(session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id)
+    if checkout.test_clock_id is not None:
+        clock = await _test_clock_time(session, checkout.test_clock_id)
+    now = clock.now().replace(microsecond=0)
+    _require_open(checkout, now)
+    if checkout.purpose is not CheckoutSessionPurpose.SUBSCRIPTION:
+        raise errors.CheckoutTermsFixed(
+            "this session asks for a permission on the subscription's own wallet, network and "
+            "token; complete it as it is"
+        )
+    previous = terms_of(checkout)
+    if customer_address is not None and customer_address != checkout.customer_address:
+        if checkout.customer_address_fixed:
+            raise errors.CustomerAddressMismatch(
+                f"this checkout is for wallet {checkout.customer_address}",
+                param="customer_address",
+            )
+        checkout.customer_address = customer_address
+    if checkout.customer_address is None:
+        raise errors.CustomerAddressRequired(
+            "say which wallet will pay: `customer_address`", param="customer_address"
+        )
+    choice = _determined(checkout, registry, network_key=network_key, token_symbol=token_symbol)
+    if choice is None:
+        raise errors.ChoiceRequired(
+            "choose `network` (one of "
+            f"{', '.join(checkout.accepted_networks)}) and `token` (one of "
+            f"{', '.join(checkout.accepted_tokens)})",
+            param="network" if network_key is None else "token",
+        )
+    network, token = choice
+    if (
+        previous is not None
+        and previous.network == network.key
+        and previous.token_symbol == token.symbol
+        and previous.customer_address == checkout.customer_address
+    ):
+        return checkout
+    payee = (await _payout_addresses(session, Scope(workspace_id, mode))).get(network.key)
+    if payee is None:
+        raise errors.PayoutAddressMissing(
+            f"the merchant has no payout address on {network.name} any more", param="network"
+        )
+    await _fix_terms(
+        session,
+        checkout,
+        price=await session.get_one(Price, checkout.price_id),
+        network=network,
+        token=token,
+        payee=payee,
+        gateway=gateway,
+        now=now,
+        permission_lifetime=permission_lifetime,
+    )
+    await session.flush()
+    return checkout
+
+
+async def _locked(
+    session: AsyncSession, *, workspace_id: str, mode: Mode, checkout_id: str
+) -> CheckoutSession:
+    checkout = (
+        await session.execute(
+            select(CheckoutSession)
+            .where(
+                CheckoutSession.id == checkout_id,
+                CheckoutSession.workspace_id == workspace_id,
+                CheckoutSession.mode == mode,
+            )
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if checkout is None:
+        raise errors.CheckoutSessionNotFound(f"no such checkout session: {checkout_id}")
+    return checkout
+
+
+def _require_open(checkout: CheckoutSession, now: datetime) -> None:
+    if checkout.status is not CheckoutSessionStatus.OPEN:
+        raise errors.CheckoutSessionNotOpen(f"checkout session is {checkout.status.value}")
+    if now >= checkout.expires_at:
+        raise errors.CheckoutSessionNotOpen("checkout session has expired; create a new one")
 
 
 async def _test_clock_time(session: AsyncSession, test_clock_id: str) -> Clock:
@@ -264,47 +562,33 @@ async def complete_session(
     await _lock_subscription_to_update(
         session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id
     )
-    checkout = (
-        await session.execute(
-            select(CheckoutSession)
-            .where(
-                CheckoutSession.id == checkout_id,
-                CheckoutSession.workspace_id == workspace_id,
-                CheckoutSession.mode == mode,
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if checkout is None:
-        raise errors.CheckoutSessionNotFound(f"no such checkout session: {checkout_id}")
+    checkout = await _locked(session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id)
     if checkout.test_clock_id is not None:
         clock = await _test_clock_time(session, checkout.test_clock_id)
     now = clock.now()
-    if checkout.status is not CheckoutSessionStatus.OPEN:
-        raise errors.CheckoutSessionNotOpen(f"checkout session is {checkout.status.value}")
-    if now >= checkout.expires_at:
-        raise errors.CheckoutSessionNotOpen("checkout session has expired; create a new one")
-    network = registry.get(checkout.network)
-    token = _token(network, checkout.token_symbol)
+    _require_open(checkout, now)
+    terms = prepared_terms(checkout)
+    network = registry.get(terms.network)
+    token = _token(network, terms.token_symbol)
     submitted: Mapping[str, Any] | bytes = (
-        encode_permission_context([delegation_of(checkout, signature)])
+        encode_permission_context([delegation_of(terms, signature)])
         if signature is not None
         else dict(grant or {})
     )
     try:
         validated = validate_periodic_grant(
             submitted,
-            chain_id=checkout.chain_id,
+            chain_id=terms.chain_id,
             framework=network.framework,
-            redeemer=checkout.delegate,
-            token=checkout.token_address,
-            period_amount=checkout.period_amount,
-            period_duration=checkout.period_seconds,
-            payee=checkout.payee,
-            not_after_expiry=to_unix(checkout.permission_expires_at),
+            redeemer=terms.delegate,
+            token=terms.token_address,
+            period_amount=terms.period_amount,
+            period_duration=terms.period_seconds,
+            payee=terms.payee,
+            not_after_expiry=to_unix(terms.permission_expires_at),
             now=to_unix(now),
-            start_date=to_unix(checkout.start_at),
-            delegator=checkout.customer_address,
+            start_date=to_unix(terms.start_at),
+            delegator=terms.customer_address,
             require_signature_match=signature is not None,
         )
     except DelegationError as exc:
@@ -316,7 +600,13 @@ async def complete_session(
     source = PermissionSource.EIP712 if signature is not None else PermissionSource.ERC7715
     if checkout.purpose is CheckoutSessionPurpose.SUBSCRIPTION_UPDATE:
         return await _complete_update(
-            session, checkout=checkout, token=token, validated=validated, source=source, now=now
+            session,
+            checkout=checkout,
+            terms=terms,
+            token=token,
+            validated=validated,
+            source=source,
+            now=now,
         )
     # The schedule is anchored at completion, not at session creation: any anchor after the
     # permission's start works, because due dates are at least one on-chain window apart.
@@ -324,7 +614,7 @@ async def complete_session(
     checkout.billing_anchor = anchor
     price = await session.get_one(Price, checkout.price_id)
     customer = await customers.get_or_create_by_address(
-        session, workspace_id=workspace_id, mode=mode, address=checkout.customer_address
+        session, workspace_id=workspace_id, mode=mode, address=terms.customer_address
     )
     permission = await permissions.store(
         session,
@@ -355,7 +645,7 @@ async def complete_session(
     )
     checkout.status = CheckoutSessionStatus.COMPLETE
     checkout.subscription_id = subscription.id
-    return Completed(checkout=checkout, subscription=subscription, payment=payment)
+    return Completed(checkout=checkout, terms=terms, subscription=subscription, payment=payment)
 
 
 async def _lock_subscription_to_update(
@@ -379,6 +669,7 @@ async def _complete_update(
     session: AsyncSession,
     *,
     checkout: CheckoutSession,
+    terms: Terms,
     token: Token,
     validated: ValidatedPermission,
     source: PermissionSource,
@@ -393,7 +684,7 @@ async def _complete_update(
     permission = await permissions.store(
         session,
         customer=customer,
-        network=checkout.network,
+        network=terms.network,
         token=token,
         validated=validated,
         source=source,
@@ -406,4 +697,4 @@ async def _complete_update(
         now=now,
     )
     checkout.status = CheckoutSessionStatus.COMPLETE
-    return Completed(checkout=checkout, subscription=subscription, payment=payment)
+    return Completed(checkout=checkout, terms=terms, subscription=subscription, payment=payment)

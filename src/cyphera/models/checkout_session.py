@@ -4,9 +4,10 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from cyphera.db.base import Base, TimestampMixin
 from cyphera.db.types import Uint256
@@ -24,15 +25,44 @@ class CheckoutSessionPurpose(enum.StrEnum):
     SUBSCRIPTION_UPDATE = "subscription_update"  # a larger permission for a pending price change
 
 
+# Fixed together when the session is prepared (`cyphera.permission.request.RequestedTerms`).
+TERM_COLUMNS = (
+    "network",
+    "chain_id",
+    "token_symbol",
+    "token_address",
+    "token_decimals",
+    "payee",
+    "delegate",
+    "delegation_manager",
+    "period_amount",
+    "period_seconds",
+    "start_at",
+    "permission_expires_at",
+    "delegation",
+)
+
+
 class CheckoutSession(TenantMixin, MetadataMixin, TimestampMixin, Base):
     """A pending subscription: the exact delegation the server asks the customer to sign.
 
-    Every term (amount, window, start, expiry, payee, delegate, salt) is fixed here by the server
-    when the session is created; completion only supplies a signature (or an ERC-7715 grant) that is
-    checked against these stored terms, never against anything the client describes.
+    A session is created for a price and the networks and tokens the merchant accepts; the wallet
+    may be unknown yet. It is *prepared* once wallet, network and token are chosen: the server then
+    fixes every term (amount, window, start, expiry, payee, delegate, salt) in the term columns,
+    which are all set or all null. Completion only supplies a signature (or an ERC-7715 grant) that
+    is checked against these stored terms, never against anything the client describes.
     """
 
     __tablename__ = "checkout_sessions"
+    __table_args__ = (
+        CheckConstraint(
+            "num_nulls(" + ", ".join(TERM_COLUMNS) + f") IN (0, {len(TERM_COLUMNS)})",
+            name="terms_all_or_none",
+        ),
+        CheckConstraint(
+            "delegation IS NULL OR customer_address IS NOT NULL", name="terms_have_customer"
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     status: Mapped[CheckoutSessionStatus] = mapped_column(
@@ -40,23 +70,32 @@ class CheckoutSession(TenantMixin, MetadataMixin, TimestampMixin, Base):
     )
     price_id: Mapped[str] = mapped_column(String(40), ForeignKey("prices.id"), nullable=False)
     quantity: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    network: Mapped[str] = mapped_column(String(40), nullable=False)
-    chain_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    token_symbol: Mapped[str] = mapped_column(String(16), nullable=False)
-    token_address: Mapped[str] = mapped_column(String(42), nullable=False)
-    token_decimals: Mapped[int] = mapped_column(Integer, nullable=False)
-    customer_address: Mapped[str] = mapped_column(String(42), nullable=False)
-    payee: Mapped[str] = mapped_column(String(42), nullable=False)
-    delegate: Mapped[str] = mapped_column(String(42), nullable=False)
-    delegation_manager: Mapped[str] = mapped_column(String(42), nullable=False)
+    # What the customer may choose from: network keys, and token symbols.
+    accepted_networks: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    accepted_tokens: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     amount_cents: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    period_amount: Mapped[int] = mapped_column(Uint256, nullable=False)
-    period_seconds: Mapped[int] = mapped_column(BigInteger, nullable=False)
-    start_at: Mapped[datetime] = mapped_column(nullable=False)
     billing_anchor: Mapped[datetime] = mapped_column(nullable=False)
-    permission_expires_at: Mapped[datetime] = mapped_column(nullable=False)
+    # The paying wallet: set at creation by a merchant who knows it, or when the session is prepared.
+    customer_address: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    # True when the merchant named the wallet: preparing for another one is refused.
+    customer_address_fixed: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    # The terms (`TERM_COLUMNS`): null until the session is prepared.
+    network: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    chain_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    token_symbol: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    token_address: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    token_decimals: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payee: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    delegate: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    delegation_manager: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    period_amount: Mapped[int | None] = mapped_column(Uint256, nullable=True)
+    period_seconds: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    start_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    permission_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # The unsigned delegation as the server built it (caveats with hex terms, salt as string).
-    delegation: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    delegation: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     expires_at: Mapped[datetime] = mapped_column(nullable=False)
     subscription_id: Mapped[str | None] = mapped_column(
         String(40), ForeignKey("subscriptions.id"), nullable=True

@@ -123,6 +123,10 @@ async def request(
         expires_at=now + SESSION_LIFETIME,
         test_clock_id=subscription.test_clock_id,
         metadata_={},
+        # The subscription's own wallet, network and token: nothing for the customer to choose.
+        accepted_networks=[network.key],
+        accepted_tokens=[token.symbol],
+        customer_address_fixed=True,
         **terms.checkout_columns(),
     )
     session.add(checkout)
