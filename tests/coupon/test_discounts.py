@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.coupon import errors, service
-from cyphera.coupon.schemas import CouponCreate
 from cyphera.db.engine import transaction
 from cyphera.exceptions import NotFound
-from cyphera.models import Coupon, Discount, Invoice, InvoiceLineItem, Subscription
+from cyphera.models import Coupon, Discount, Invoice, Subscription
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.subscription import billing, discounts
 from cyphera.subscription import service as subscriptions
-from cyphera.subscription.schemas import SubscriptionUpdate
+from tests.coupon.helpers import apply, lines, make_coupon, renew
 from tests.subscription.conftest import START
 from tests.subscription.helpers import World
 
@@ -62,43 +60,6 @@ def test_an_amount_discount_never_goes_below_zero(
     coupon = Coupon(percent_off_bp=None, amount_off=amount_off)
 
     assert service.discount_amount(coupon, subtotal) == expected
-
-
-# --- helpers -------------------------------------------------------------------------------------
-
-
-async def make_coupon(world: World, **fields: Any) -> str:
-    async with transaction(world.sessionmaker) as session:
-        coupon = await service.create_coupon(
-            session, scope=world.scope, data=CouponCreate(**fields), clock=world.clock
-        )
-    return coupon.id
-
-
-async def apply(world: World, subscription_id: str, coupon_id: str) -> Subscription:
-    result: Subscription = await world.act(
-        subscriptions.update,
-        subscription_id=subscription_id,
-        data=SubscriptionUpdate(coupon=coupon_id),
-    )
-    return result
-
-
-async def renew(world: World, at: datetime) -> Invoice:
-    world.at(at)
-    [invoice_id] = await billing.renew_due(world.sessionmaker, clock=world.clock)
-    await world.collect_pending()
-    return await world.get(Invoice, invoice_id)
-
-
-async def lines(world: World, invoice_id: str) -> list[tuple[str, int]]:
-    async with world.sessionmaker() as session:
-        rows = await session.scalars(
-            select(InvoiceLineItem)
-            .where(InvoiceLineItem.invoice_id == invoice_id)
-            .order_by(InvoiceLineItem.position)
-        )
-        return [(row.kind.value, row.amount) for row in rows]
 
 
 MONTHS = [datetime(2026, m, 1, 12, 0, 1, tzinfo=UTC) for m in (4, 5, 6, 7)]

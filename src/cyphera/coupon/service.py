@@ -8,10 +8,16 @@ fraction of a cent more than the percentage says). An ``amount_off`` discount is
 
 Durations (a discount is a coupon applied to one subscription at ``start``):
 
-* ``once``: the first invoice with a positive subtotal after it is applied; then it ends.
+* ``once``: the first invoice with a positive subtotal after it is applied; then it ends. If
+  that invoice is voided before being paid, the discount is current again and applies to the
+  next one (`cyphera.invoice.service.void`).
 * ``repeating``: the invoices whose period starts before ``start + duration_in_months`` (month
   arithmetic of `cyphera.kit.periods.add_months`, month-end clamped).
 * ``forever``: every invoice.
+
+"Invoice" is any invoice of the subscription: a period's, or an ``always_invoice`` proration
+invoice (whose period is the current one), as Stripe discounts both. `application` is the rule;
+`for_invoice` applies it to an invoice being opened, `discounts_of` to a preview.
 
 Redemption is one conditional ``UPDATE … SET times_redeemed = times_redeemed + 1 WHERE valid
 AND times_redeemed < max_redemptions AND redeem_by > now``: PostgreSQL re-checks the condition
@@ -20,6 +26,7 @@ after a concurrent redemption commits, so ``max_redemptions`` can never be excee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -278,6 +285,56 @@ async def end_current(
 
 
 @dataclass(frozen=True, slots=True)
+class Application:
+    """How a discount meets one invoice: the cents it takes off, and when the invoice ends it
+    (a `once` discount used up, a `repeating` one past its months), if it does."""
+
+    amount: int  # cents taken off, ≥ 0
+    applies: bool
+    ends_at: datetime | None = None
+
+
+def application(
+    discount: Discount, coupon: Coupon, *, subtotal: int, period_start: datetime
+) -> Application:
+    """The one rule of which invoice a discount applies to, shared by the invoices billing opens
+    (`for_invoice`) and the previews (`discounts_of`): pure, nothing changes.
+
+    An invoice for a period starting at or after a `repeating` discount's end is not discounted
+    and ends it there; an invoice of zero is not discounted and does not use a `once` discount
+    up; any other invoice is discounted (the module's rounding rule), and uses a `once` one up.
+    """
+    if discount.end is not None and period_start >= discount.end:
+        return Application(amount=0, applies=False, ends_at=discount.end)
+    if subtotal <= 0:
+        return Application(amount=0, applies=False)
+    return Application(
+        amount=discount_amount(coupon, subtotal),
+        applies=True,
+        ends_at=max(period_start, discount.start)
+        if coupon.duration is CouponDuration.ONCE
+        else None,
+    )
+
+
+def discounts_of(
+    current: tuple[Discount, Coupon] | None, invoices: Sequence[tuple[int, datetime]]
+) -> list[int]:
+    """The cents `current` would take off each of `invoices` (subtotal, period start), opened
+    one after the other: what `for_invoice` would do to them, without changing anything."""
+    amounts: list[int] = []
+    for subtotal, period_start in invoices:
+        if current is None:
+            amounts.append(0)
+            continue
+        applied = application(*current, subtotal=subtotal, period_start=period_start)
+        amounts.append(applied.amount if applied.applies else 0)
+        if applied.ends_at is not None:
+            current = None
+    return amounts
+
+
+@dataclass(frozen=True, slots=True)
 class AppliedDiscount:
     discount: Discount
     coupon: Coupon
@@ -292,17 +349,13 @@ async def for_invoice(
     period_start: datetime,
 ) -> AppliedDiscount | None:
     """The discount of the subscription's invoice of `subtotal` for the period starting at
-    `period_start`, if one applies; a `once` discount is used up by it, an expired `repeating`
-    one is ended."""
+    `period_start` — a period invoice or an ``always_invoice`` proration invoice — if one applies
+    (`application`); a `once` discount is used up by it, an expired `repeating` one is ended."""
     current = await current_discount(session, subscription.id, for_update=True)
     if current is None:
         return None
     discount, coupon = current
-    if discount.end is not None and period_start >= discount.end:
-        discount.ended_at = discount.end
-        return None
-    if subtotal <= 0:
-        return None
-    if coupon.duration is CouponDuration.ONCE:
-        discount.ended_at = max(period_start, discount.start)
-    return AppliedDiscount(discount, coupon, discount_amount(coupon, subtotal))
+    applied = application(discount, coupon, subtotal=subtotal, period_start=period_start)
+    if applied.ends_at is not None:
+        discount.ended_at = applied.ends_at
+    return AppliedDiscount(discount, coupon, applied.amount) if applied.applies else None

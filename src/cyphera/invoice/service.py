@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from cyphera.event import service as events
 from cyphera.kit.ids import new_id
-from cyphera.models import Invoice, InvoiceLineItem, Subscription, Workspace
+from cyphera.models import Coupon, Discount, Invoice, InvoiceLineItem, Subscription, Workspace
+from cyphera.models.coupon import CouponDuration
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.invoice_line_item import InvoiceLineKind
 
@@ -221,31 +223,89 @@ async def open_proration(
 async def void(session: AsyncSession, *, invoice: Invoice) -> None:
     """Void an open invoice: it will never be collected (the subscription ended or paused).
 
-    The caller holds the invoice's lock and has checked that no payment of it is in flight.
+    A `once` discount the invoice used up is given back (`_give_back_discount`): the customer
+    was never charged for it, so the next invoice gets it. The caller holds the subscription's
+    and the invoice's locks and has checked that no payment of it is in flight.
     """
-    if invoice.status is not InvoiceStatus.OPEN:
-        return
-    invoice.status = InvoiceStatus.VOID
-    await events.record(
-        session,
-        workspace_id=invoice.workspace_id,
-        mode=invoice.mode,
-        type="invoice.voided",
-        object_id=invoice.id,
-        data={"subscription": invoice.subscription_id, "amount_due": invoice.amount_due},
-    )
+    if await _close(session, invoice=invoice, status=InvoiceStatus.VOID, event="invoice.voided"):
+        await _give_back_discount(session, invoice=invoice)
 
 
 async def mark_uncollectible(session: AsyncSession, *, invoice: Invoice) -> None:
-    """An open invoice dunning gave up on (its on-chain window closed or the permission is gone)."""
+    """An open invoice dunning gave up on (its on-chain window closed or the permission is gone).
+
+    A discount it used up stays used up: the invoice was billed, only not collected."""
+    await _close(
+        session,
+        invoice=invoice,
+        status=InvoiceStatus.UNCOLLECTIBLE,
+        event="invoice.marked_uncollectible",
+    )
+
+
+async def _close(
+    session: AsyncSession, *, invoice: Invoice, status: InvoiceStatus, event: str
+) -> bool:
+    """Move an open invoice (locked by the caller) to `status` and record `event`; False, and
+    nothing done, when it is no longer open (closing twice closes once)."""
     if invoice.status is not InvoiceStatus.OPEN:
-        return
-    invoice.status = InvoiceStatus.UNCOLLECTIBLE
+        return False
+    invoice.status = status
     await events.record(
         session,
         workspace_id=invoice.workspace_id,
         mode=invoice.mode,
-        type="invoice.marked_uncollectible",
+        type=event,
         object_id=invoice.id,
         data={"subscription": invoice.subscription_id, "amount_due": invoice.amount_due},
     )
+    return True
+
+
+async def _give_back_discount(session: AsyncSession, *, invoice: Invoice) -> None:
+    """Make a `once` discount that the voided `invoice` used up current again.
+
+    Only a `once` discount is used up by an invoice (`cyphera.coupon.service.application`): a
+    `repeating` one ends with its months, whatever was invoiced. It is given back only if no
+    other discount was attached to the subscription since — the merchant's later choice (a
+    current discount, or one since removed or used up) is never overridden — and the
+    subscription's lock, held by every caller, keeps an attach from racing this. The discount's
+    row is locked as `for_invoice` locks it, and the unique index of current discounts is the
+    backstop. (Invoices sit below coupons in the layers, so this reads the coupon tables
+    directly rather than through `cyphera.coupon.service`.)
+    """
+    later = aliased(Discount)
+    attached_since = (
+        exists()
+        .where(
+            later.subscription_id == Discount.subscription_id,
+            later.id != Discount.id,
+            or_(
+                later.ended_at.is_(None),
+                later.start > Discount.start,
+                and_(later.start == Discount.start, later.created_at >= Discount.created_at),
+            ),
+        )
+        .correlate(Discount)
+    )
+    given_back = (
+        (
+            await session.execute(
+                select(Discount)
+                .join(InvoiceLineItem, InvoiceLineItem.discount_id == Discount.id)
+                .join(Coupon, Coupon.id == Discount.coupon_id)
+                .where(
+                    InvoiceLineItem.invoice_id == invoice.id,
+                    Coupon.duration == CouponDuration.ONCE,
+                    Discount.ended_at.is_not(None),
+                    ~attached_since,
+                )
+                .with_for_update(of=Discount)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for discount in given_back:
+        discount.ended_at = None
+    await session.flush()

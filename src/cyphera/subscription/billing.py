@@ -113,26 +113,29 @@ async def open_proration_invoice(
     *,
     subscription: Subscription,
     permission: Permission,
-    amount_due: int,
+    subtotal: int,
     currency: str,
+    at: datetime,
     lines: Sequence[ProrationLine] = (),
-) -> tuple[Invoice, Payment]:
-    """Invoice a proration now and enqueue its collection (``always_invoice``)."""
+) -> tuple[Invoice, Payment | None]:
+    """Invoice a net proration of `subtotal` now, less the subscription's discount if one applies
+    (a `once` discount is used up by it), and enqueue its collection (``always_invoice``). An
+    invoice the discount takes to zero is paid at `at`, with no charge."""
+    bill = await invoice_lines.bill_proration(
+        session, subscription=subscription, proration_lines=lines, subtotal=subtotal
+    )
     invoice = await invoices.open_proration(
         session,
         subscription=subscription,
         period_start=subscription.current_period_start,
         period_end=subscription.current_period_end,
-        amount_due=amount_due,
+        amount_due=bill.amount_due,
         currency=currency,
     )
-    await invoices.add_lines(
-        session,
-        invoice=invoice,
-        lines=invoice_lines.proration_invoice_lines(
-            lines, amount_due=amount_due, subscription=subscription
-        ),
-    )
+    await invoices.add_lines(session, invoice=invoice, lines=bill.lines)
+    if bill.amount_due == 0:
+        await invoices.mark_paid(session, invoice=invoice, at=at)
+        return invoice, None
     payment = await payments.create_for_invoice(session, invoice=invoice, permission=permission)
     await enqueue_collect(session, payment)
     return invoice, payment

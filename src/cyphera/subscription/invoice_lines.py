@@ -1,15 +1,18 @@
 """The lines of the invoices billing opens: the period's price, applied prorations, a discount.
 
 A period invoice is ``subtotal = price × quantity + applied proration balance`` (never below zero:
-a credit larger than that carries over), then ``total = subtotal - discount`` where the discount
-is the subscription's current one, if it applies to this period (`cyphera.coupon.service`). The
-lines add up exactly to ``total``, which is the invoice's ``amount_due``.
+a credit larger than that carries over); an ``always_invoice`` proration invoice's subtotal is the
+net of the change's proration lines. Either way ``total = subtotal - discount``, where the
+discount is the subscription's current one if it applies to the invoice (`cyphera.coupon.service`;
+one discount line, the same rounding). The lines add up exactly to ``total``, which is the
+invoice's ``amount_due``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +22,12 @@ from cyphera.kit.money import format_cents
 from cyphera.models import Coupon, Price, Product, Subscription
 from cyphera.models.invoice_line_item import InvoiceLineKind
 from cyphera.subscription.proration import ProrationLine, apply_balance
+
+
+@dataclass(frozen=True, slots=True)
+class Bill:
+    amount_due: int
+    lines: list[Line]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,34 +78,70 @@ async def bill_period(
                 period_end=end,
             )
         )
-    applied = await coupons.for_invoice(
-        session, subscription=subscription, subtotal=subtotal, period_start=start
+    discount = await _discount_lines(
+        session, subscription=subscription, subtotal=subtotal, period_start=start, period_end=end
     )
-    discount = 0 if applied is None else applied.amount
-    if applied is not None and discount > 0:
-        lines.append(
-            Line(
-                kind=InvoiceLineKind.DISCOUNT,
-                description=coupon_label(applied.coupon),
-                amount=-discount,
-                period_start=start,
-                period_end=end,
-                discount_id=applied.discount.id,
-            )
+    return PeriodBill(
+        amount_due=subtotal + sum(line.amount for line in discount),
+        balance_left=balance_left,
+        lines=lines + discount,
+    )
+
+
+async def bill_proration(
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    proration_lines: Sequence[ProrationLine],
+    subtotal: int,
+) -> Bill:
+    """An ``always_invoice`` proration invoice of `subtotal` (the net of `proration_lines`): its
+    amount due and lines, discounted as a period invoice is (it uses up a `once` discount)."""
+    start, end = subscription.current_period_start, subscription.current_period_end
+    lines = proration_invoice_lines(proration_lines, subtotal=subtotal, subscription=subscription)
+    discount = await _discount_lines(
+        session, subscription=subscription, subtotal=subtotal, period_start=start, period_end=end
+    )
+    return Bill(amount_due=subtotal + sum(line.amount for line in discount), lines=lines + discount)
+
+
+async def _discount_lines(
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    subtotal: int,
+    period_start: datetime,
+    period_end: datetime,
+) -> list[Line]:
+    """The discount line of an invoice of `subtotal` for the period (none when nothing is off)."""
+    applied = await coupons.for_invoice(
+        session, subscription=subscription, subtotal=subtotal, period_start=period_start
+    )
+    if applied is None or applied.amount <= 0:
+        return []
+    return [
+        Line(
+            kind=InvoiceLineKind.DISCOUNT,
+            description=coupon_label(applied.coupon),
+            amount=-applied.amount,
+            period_start=period_start,
+            period_end=period_end,
+            discount_id=applied.discount.id,
         )
-    return PeriodBill(amount_due=subtotal - discount, balance_left=balance_left, lines=lines)
+    ]
 
 
 def proration_invoice_lines(
-    proration_lines: Sequence[ProrationLine], *, amount_due: int, subscription: Subscription
+    proration_lines: Sequence[ProrationLine], *, subtotal: int, subscription: Subscription
 ) -> list[Line]:
-    """The lines of an ``always_invoice`` proration invoice (one line if none are given)."""
+    """The proration lines of an ``always_invoice`` invoice (one line of `subtotal` if none are
+    given)."""
     if not proration_lines:
         return [
             Line(
                 kind=InvoiceLineKind.PRORATION,
                 description="Proration of a price change",
-                amount=amount_due,
+                amount=subtotal,
                 period_start=subscription.current_period_start,
                 period_end=subscription.current_period_end,
             )

@@ -537,7 +537,9 @@ class ProrationLine(BaseModel):
 class UpcomingInvoice(BaseModel):
     period_start: int
     period_end: int
-    amount_due: int = Field(description="Cents, with prorations and credits applied.")
+    amount_due: int = Field(
+        description="Cents, with prorations, credits and the subscription's discount applied."
+    )
 
 
 class SubscriptionChangePreview(BaseModel):
@@ -590,7 +592,9 @@ class SubscriptionChangePreview(BaseModel):
     currency: str
     lines: list[ProrationLine]
     proration_amount: int = Field(description="Sum of the lines, cents.")
-    amount_due_now: int = Field(description="Charged at once (`always_invoice`), cents.")
+    amount_due_now: int = Field(
+        description="Charged at once (`always_invoice`), cents, less the discount if it applies."
+    )
     proration_balance: int = Field(description="The subscription's balance after the change.")
     next_invoice: UpcomingInvoice
     requires_new_permission: bool = Field(

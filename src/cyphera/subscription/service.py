@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.auth.resources import get_scoped
 from cyphera.auth.scope import Scope, scoped
+from cyphera.coupon import service as coupons
 from cyphera.exceptions import InvalidRequest
 from cyphera.kit.clock import Clock, from_unix, to_unix
 from cyphera.kit.ids import has_prefix
@@ -254,10 +255,12 @@ class PriceChange:
     behavior: ProrationBehavior
     at: datetime
     lines: list[ProrationLine]
+    # Charged at once (``always_invoice``): the net proration less the discount, if one applies.
     amount_due_now: int
     proration_balance: int
     next_period_start: datetime
     next_period_end: datetime
+    # The next period's invoice, with the balance and the discount (if it still applies) applied.
     next_amount_due: int
     # The new amount per period is above the permission's cap: the customer must grant a new
     # permission allowing `new_permission_cap` cents per period first (`pending`).
@@ -267,6 +270,11 @@ class PriceChange:
     @property
     def proration_amount(self) -> int:
         return sum(line.amount for line in self.lines)
+
+    @property
+    def is_invoiced_now(self) -> bool:
+        """Whether the net proration is a charge invoiced at once (``always_invoice``)."""
+        return self.behavior is ProrationBehavior.ALWAYS_INVOICE and self.proration_amount > 0
 
 
 async def update(
@@ -293,6 +301,12 @@ async def update(
             code="parameter_invalid",
             param="proration_behavior",
         )
+    previous: dict[str, object] = {}
+    if data.coupon is not None:
+        # First, so the change's proration invoice gets the discount the request asks for.
+        previous |= await discounts.apply_coupon(
+            session, scope=scope, subscription=subscription, coupon_id=data.coupon, at=now
+        )
     change = None
     if data.price is not None and data.price != subscription.price_id:
         new_price = await get_scoped(session, Price, data.price, scope, param="price")
@@ -304,7 +318,6 @@ async def update(
             at=now,
             allow_new_permission=requester is not None,
         )
-    previous: dict[str, object] = {}
     if change is not None and change.requires_new_permission and requester is not None:
         previous |= await pending.request(
             session,
@@ -327,10 +340,6 @@ async def update(
         if merged != subscription.metadata_:
             previous["metadata"] = dict(subscription.metadata_)
             subscription.metadata_ = merged
-    if data.coupon is not None:
-        previous |= await discounts.apply_coupon(
-            session, scope=scope, subscription=subscription, coupon_id=data.coupon, at=now
-        )
     if change is not None:
         if subscription.pending_checkout_session_id is not None:
             # A change that applies at once replaces a pending one, as a second pending would.
@@ -358,17 +367,19 @@ def _set_price(subscription: Subscription, change: PriceChange) -> dict[str, obj
 async def _invoice_proration_now(
     session: AsyncSession, subscription: Subscription, change: PriceChange
 ) -> Payment | None:
-    """``always_invoice``: invoice the net proration now, collected under the subscription's
+    """``always_invoice``: invoice the net proration now, less the discount (`plan_change`
+    worked out the same amount with the same rule), collected under the subscription's
     permission (the new one, after a pending update)."""
-    if change.amount_due_now <= 0:
+    if not change.is_invoiced_now:
         return None
     permission = await session.get_one(Permission, subscription.permission_id)
     _, payment = await billing.open_proration_invoice(
         session,
         subscription=subscription,
         permission=permission,
-        amount_due=change.amount_due_now,
+        subtotal=change.proration_amount,
         currency=change.new_price.currency,
+        at=change.at,
         lines=change.lines,
     )
     return payment
@@ -465,6 +476,12 @@ async def plan_change(
     With `allow_new_permission`, an amount per period above the permission's cap is worked out
     as if the customer had granted a permission for exactly the new amount
     (``requires_new_permission``) instead of being refused.
+
+    The subscription's discount is applied to the amounts due (the proration invoiced now, then
+    the next period's invoice) by `coupons.discounts_of`, the rule the invoices are opened with,
+    so a preview and the change cannot disagree. The on-chain checks use the undiscounted
+    amounts: the permission is granted for the undiscounted price, and a discount can end or be
+    removed before the next invoice.
     """
     at = at.replace(microsecond=0)
     if subscription.status not in PRICE_CHANGEABLE:
@@ -515,8 +532,8 @@ async def plan_change(
         )
     proration = sum(line.amount for line in lines)
     balance = subscription.proration_balance
-    amount_due_now = 0
-    if behavior is ProrationBehavior.ALWAYS_INVOICE and proration > 0:
+    is_invoiced_now = behavior is ProrationBehavior.ALWAYS_INVOICE and proration > 0
+    if is_invoiced_now:
         await _check_chargeable_now(
             session, subscription=subscription, price=old_price, permission=permission, at=at
         )
@@ -530,20 +547,24 @@ async def plan_change(
                 "create_prorations to add it to the next invoice.",
                 param="proration_behavior",
             )
-        amount_due_now = proration
     else:
         balance += proration
     next_start, next_end = lifecycle.period_bounds(
         subscription, new_price, subscription.period_index + 1
     )
-    next_amount_due, _ = apply_balance(new_amount, balance)
-    if next_amount_due > cap:
+    next_subtotal, _ = apply_balance(new_amount, balance)
+    if next_subtotal > cap:
         raise PermissionInsufficient(
-            f"With the proration, the next invoice ({next_amount_due} cents) would be more than "
+            f"With the proration, the next invoice ({next_subtotal} cents) would be more than "
             f"the customer's on-chain permission allows per period ({cap} cents). Use "
             "proration_behavior always_invoice or none, or create a new checkout session.",
             param="price",
         )
+    invoices = [(proration, subscription.current_period_start)] if is_invoiced_now else []
+    *discount_now, next_discount = coupons.discounts_of(
+        await coupons.current_discount(session, subscription.id),
+        [*invoices, (next_subtotal, next_start)],
+    )
     return PriceChange(
         subscription=subscription,
         old_price=old_price,
@@ -551,11 +572,11 @@ async def plan_change(
         behavior=behavior,
         at=at,
         lines=lines,
-        amount_due_now=amount_due_now,
+        amount_due_now=proration - sum(discount_now) if is_invoiced_now else 0,
         proration_balance=balance,
         next_period_start=next_start,
         next_period_end=next_end,
-        next_amount_due=next_amount_due,
+        next_amount_due=next_subtotal - next_discount,
         requires_new_permission=requires_new_permission,
         new_permission_cap=cap if requires_new_permission else None,
     )
