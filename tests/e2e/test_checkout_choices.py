@@ -88,6 +88,13 @@ async def test_a_link_for_any_wallet_is_prepared_by_the_customer_and_charged_in_
             "param": "network",
             "message": ambiguous.json()["error"]["message"],
         }
+        which_token = await api.post(
+            f"/v1/checkout/sessions/{sid}/prepare",
+            json={"customer_address": customer.address, "network": "local"},
+        )
+        error = _error(which_token, 400)
+        assert (error["code"], error["param"]) == ("checkout_choice_required", "token")
+        assert "USDC, USDT" in error["message"]
         not_offered = await api.post(
             f"/v1/checkout/sessions/{sid}/prepare",
             json={"customer_address": customer.address, "network": "sepolia", "token": "USDC"},

@@ -452,11 +452,15 @@ async def prepare_session(
         )
     choice = _determined(checkout, registry, network_key=network_key, token_symbol=token_symbol)
     if choice is None:
+        if network_key is None and len(checkout.accepted_networks) != 1:
+            raise errors.ChoiceRequired(
+                f"choose `network`: one of {', '.join(checkout.accepted_networks)}",
+                param="network",
+            )
+        chosen = registry.get(network_key or checkout.accepted_networks[0])
+        offered = [symbol for symbol in checkout.accepted_tokens if symbol in chosen.tokens]
         raise errors.ChoiceRequired(
-            "choose `network` (one of "
-            f"{', '.join(checkout.accepted_networks)}) and `token` (one of "
-            f"{', '.join(checkout.accepted_tokens)})",
-            param="network" if network_key is None else "token",
+            f"choose `token`: one of {', '.join(offered)} on {chosen.name}", param="token"
         )
     network, token = choice
     if (
