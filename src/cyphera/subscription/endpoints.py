@@ -7,14 +7,19 @@ A subscription's status is never a parameter: it changes only through the action
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Body, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from cyphera.auth.context import AuthContext
 from cyphera.auth.dependencies import AuthDep, ClockDep, SessionDep
 from cyphera.auth.resources import get_scoped, list_scoped
-from cyphera.kit.clock import to_unix
+from cyphera.auth.scope import Scope
+from cyphera.kit.clock import Clock, to_unix
 from cyphera.kit.pagination import ListObject
 from cyphera.models import Invoice as InvoiceModel
 from cyphera.models import Payment as PaymentModel
@@ -41,6 +46,27 @@ from cyphera.subscription.schemas import (
 from cyphera.testclock import clock as test_clocks
 
 router = APIRouter()
+
+
+class _Action(Protocol):
+    """A `service` action on one subscription (cancel, pause, …), its own arguments bound."""
+
+    def __call__(
+        self, session: AsyncSession, *, scope: Scope, subscription_id: str, clock: Clock
+    ) -> Awaitable[SubscriptionModel]: ...
+
+
+async def _act(
+    action: _Action, subscription_id: str, auth: AuthContext, session: AsyncSession, clock: Clock
+) -> Subscription:
+    """Run `action` at the subscription's time (its test clock's, if any); its view."""
+    subscription = await action(
+        session,
+        scope=auth.scope,
+        subscription_id=subscription_id,
+        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
+    )
+    return await lifecycle.view(session, subscription)
 
 
 @router.get("/v1/subscriptions", tags=["Subscriptions"], summary="List subscriptions")
@@ -94,12 +120,9 @@ async def update_subscription(
     body: Annotated[SubscriptionUpdate | None, Body()] = None,
 ) -> Subscription:
     settings = request.app.state.settings
-    subscription = await service.update(
-        session,
-        scope=auth.scope,
-        subscription_id=subscription_id,
+    update = partial(
+        service.update,
         data=body or SubscriptionUpdate(),
-        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
         requester=service.PermissionRequester(
             registry=request.app.state.registry,
             gateway=request.app.state.gateway,
@@ -107,7 +130,7 @@ async def update_subscription(
             base_url=settings.api.public_url,
         ),
     )
-    return await lifecycle.view(session, subscription)
+    return await _act(update, subscription_id, auth, session, clock)
 
 
 @router.delete(
@@ -119,13 +142,7 @@ async def update_subscription(
 async def delete_subscription(
     subscription_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> Subscription:
-    subscription = await service.cancel(
-        session,
-        scope=auth.scope,
-        subscription_id=subscription_id,
-        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
-    )
-    return await lifecycle.view(session, subscription)
+    return await _act(service.cancel, subscription_id, auth, session, clock)
 
 
 @router.post(
@@ -145,14 +162,9 @@ async def cancel_subscription(
     clock: ClockDep,
     body: Annotated[SubscriptionCancel | None, Body()] = None,
 ) -> Subscription:
-    subscription = await service.cancel(
-        session,
-        scope=auth.scope,
-        subscription_id=subscription_id,
-        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
-        at_period_end=(body or SubscriptionCancel()).at_period_end,
-    )
-    return await lifecycle.view(session, subscription)
+    at_period_end = (body or SubscriptionCancel()).at_period_end
+    cancel = partial(service.cancel, at_period_end=at_period_end)
+    return await _act(cancel, subscription_id, auth, session, clock)
 
 
 @router.post(
@@ -169,14 +181,8 @@ async def pause_subscription(
     clock: ClockDep,
     body: Annotated[SubscriptionPause | None, Body()] = None,
 ) -> Subscription:
-    subscription = await service.pause(
-        session,
-        scope=auth.scope,
-        subscription_id=subscription_id,
-        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
-        resumes_at=(body or SubscriptionPause()).resumes_at,
-    )
-    return await lifecycle.view(session, subscription)
+    pause = partial(service.pause, resumes_at=(body or SubscriptionPause()).resumes_at)
+    return await _act(pause, subscription_id, auth, session, clock)
 
 
 @router.post(
@@ -194,13 +200,7 @@ async def resume_subscription(
     clock: ClockDep,
     body: Annotated[SubscriptionResume | None, Body()] = None,
 ) -> Subscription:
-    subscription = await service.resume(
-        session,
-        scope=auth.scope,
-        subscription_id=subscription_id,
-        clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
-    )
-    return await lifecycle.view(session, subscription)
+    return await _act(service.resume, subscription_id, auth, session, clock)
 
 
 @router.get(

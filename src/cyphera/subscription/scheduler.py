@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.db.engine import transaction
@@ -46,13 +47,22 @@ log = structlog.get_logger(__name__)
 
 
 async def _claim(
-    session: AsyncSession, statement: Select[Subscription], limit: int
+    session: AsyncSession,
+    *conditions: ColumnElement[bool],
+    order_by: SQLColumnExpression[Any],
+    limit: int,
+    test_clock_id: str | None,
 ) -> Sequence[Subscription]:
-    return (
-        (await session.execute(statement.limit(limit).with_for_update(skip_locked=True)))
-        .scalars()
-        .all()
+    """Lock up to `limit` subscriptions on `test_clock_id`'s time meeting every condition,
+    in `order_by` then id order; those another transaction holds are skipped."""
+    statement = (
+        select(Subscription)
+        .where(*conditions, billing.on_clock(test_clock_id))
+        .order_by(order_by, Subscription.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
+    return (await session.execute(statement)).scalars().all()
 
 
 async def expire_incomplete(
@@ -68,14 +78,11 @@ async def expire_incomplete(
     async with transaction(sessionmaker) as session:
         due = await _claim(
             session,
-            select(Subscription)
-            .where(
-                Subscription.status == S.INCOMPLETE,
-                Subscription.current_period_start <= now - INCOMPLETE_LIFETIME,
-                billing.on_clock(test_clock_id),
-            )
-            .order_by(Subscription.current_period_start, Subscription.id),
-            limit,
+            Subscription.status == S.INCOMPLETE,
+            Subscription.current_period_start <= now - INCOMPLETE_LIFETIME,
+            order_by=Subscription.current_period_start,
+            limit=limit,
+            test_clock_id=test_clock_id,
         )
         for subscription in due:
             kept = await dunning.close_open_invoices(session, subscription)
@@ -100,16 +107,13 @@ async def notify_trials_ending(
     async with transaction(sessionmaker) as session:
         due = await _claim(
             session,
-            select(Subscription)
-            .where(
-                Subscription.status == S.TRIALING,
-                Subscription.trial_end_notified_at.is_(None),
-                Subscription.trial_end > now,
-                Subscription.trial_end <= now + TRIAL_WILL_END_NOTICE,
-                billing.on_clock(test_clock_id),
-            )
-            .order_by(Subscription.trial_end, Subscription.id),
-            limit,
+            Subscription.status == S.TRIALING,
+            Subscription.trial_end_notified_at.is_(None),
+            Subscription.trial_end > now,
+            Subscription.trial_end <= now + TRIAL_WILL_END_NOTICE,
+            order_by=Subscription.trial_end,
+            limit=limit,
+            test_clock_id=test_clock_id,
         )
         for subscription in due:
             subscription.trial_end_notified_at = now
@@ -131,14 +135,11 @@ async def resume_due(
     async with transaction(sessionmaker) as session:
         due = await _claim(
             session,
-            select(Subscription)
-            .where(
-                Subscription.status == S.PAUSED,
-                Subscription.resumes_at <= now,
-                billing.on_clock(test_clock_id),
-            )
-            .order_by(Subscription.resumes_at, Subscription.id),
-            limit,
+            Subscription.status == S.PAUSED,
+            Subscription.resumes_at <= now,
+            order_by=Subscription.resumes_at,
+            limit=limit,
+            test_clock_id=test_clock_id,
         )
         for subscription in due:
             try:
@@ -166,14 +167,11 @@ async def retry_due(
     async with transaction(sessionmaker) as session:
         due = await _claim(
             session,
-            select(Subscription)
-            .where(
-                Subscription.status == S.PAST_DUE,
-                Subscription.next_payment_attempt_at <= now,
-                billing.on_clock(test_clock_id),
-            )
-            .order_by(Subscription.next_payment_attempt_at, Subscription.id),
-            limit,
+            Subscription.status == S.PAST_DUE,
+            Subscription.next_payment_attempt_at <= now,
+            order_by=Subscription.next_payment_attempt_at,
+            limit=limit,
+            test_clock_id=test_clock_id,
         )
         for subscription in due:
             payment = await billing.retry_payment(session, subscription=subscription, now=now)
@@ -195,10 +193,10 @@ async def expire_pending_updates(
     async with transaction(sessionmaker) as session:
         due = await _claim(
             session,
-            select(Subscription)
-            .where(Subscription.pending_expires_at <= now, billing.on_clock(test_clock_id))
-            .order_by(Subscription.pending_expires_at, Subscription.id),
-            limit,
+            Subscription.pending_expires_at <= now,
+            order_by=Subscription.pending_expires_at,
+            limit=limit,
+            test_clock_id=test_clock_id,
         )
         for subscription in due:
             previous = await lifecycle.drop_pending_update(session, subscription)
