@@ -178,21 +178,31 @@ async def test_preview_change_refusals(
         assert param == expected[2]
 
 
-async def test_change_to_another_interval_is_409_permission_insufficient(
+async def test_preview_of_another_interval_tells_a_new_permission_and_a_new_schedule(
     api: httpx.AsyncClient, merchant: World
 ) -> None:
     sub = await merchant.subscribe(await merchant.price(3000))
     weekly = await merchant.price(500, interval=Interval.WEEK)
+    now = to_unix(merchant.clock.now())
 
-    response = await api.post(
-        f"/v1/subscriptions/{sub.subscription_id}",
-        json={"price": weekly, "proration_behavior": "always_invoice"},
+    response = await api.get(
+        f"/v1/subscriptions/{sub.subscription_id}/preview_change",
+        params={"price": weekly, "proration_behavior": "none"},
     )
 
-    assert error(response) == (409, "permission_insufficient", "price")
-    assert "new checkout session" in response.json()["error"]["message"]
-    after = await merchant.subscription(sub.subscription_id)
-    assert (after.price_id, after.pending_price_id) == (sub.price_id, None)
+    assert response.status_code == 200, response.text
+    preview = response.json()
+    assert (preview["requires_new_permission"], preview["new_permission_cap"]) == (True, 500)
+    assert preview["resets_billing_anchor"] is True
+    # The new first week is invoiced at once (no credit with `none`); the next is a week later.
+    assert (preview["lines"], preview["amount_due_now"]) == ([], 500)
+    week = 7 * 86_400
+    assert preview["next_invoice"] == {
+        "period_start": now + week,
+        "period_end": now + 2 * week,
+        "amount_due": 500,
+    }
+    assert (await merchant.subscription(sub.subscription_id)).pending_price_id is None
 
 
 async def test_preview_of_a_dearer_price_tells_a_new_permission_is_needed(

@@ -679,7 +679,7 @@ async def _complete_update(
     source: PermissionSource,
     now: datetime,
 ) -> Completed:
-    """The customer granted the larger permission a pending price change waits for: store it and
+    """The customer granted the new permission a pending price change waits for: store it and
     apply the change under it (`cyphera.subscription.service.apply_pending_update`)."""
     if checkout.subscription_id is None:
         raise errors.CheckoutSessionNotOpen("checkout session has no subscription to update")

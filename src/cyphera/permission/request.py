@@ -2,8 +2,8 @@
 
 The server decides every term — amount per on-chain window, window length, start, expiry, payee,
 delegate, salt — and the customer only signs them. New checkouts and price changes that need a
-larger cap (`cyphera.subscription.pending`) both build their request here, so the two can never
-ask for different things for the same price.
+new permission (a larger cap or another interval, `cyphera.subscription.pending`) both build
+their request here, so the two can never ask for different things for the same price.
 """
 
 from __future__ import annotations
@@ -82,8 +82,10 @@ def periodic_terms(
     """The permission for `quantity` × recurring `price`, asked at `now`.
 
     The window is the plan's shortest gap between due dates (`cyphera.kit.periods`). It starts
-    `START_SKEW` before `now`, or at `start_at`: a replacement permission keeps the window grid of
-    the one it replaces, so the subscription's schedule lands in the same windows as before.
+    `START_SKEW` before `now`, or at `start_at`: a replacement permission for a larger cap keeps
+    the window grid of the one it replaces, so the subscription's schedule lands in the same
+    windows as before. One for another interval has another window length, so it starts afresh
+    (no `start_at`), as a new checkout's does.
     """
     if price.recurring_interval is None or price.recurring_interval_count is None:
         raise ValueError(f"price {price.id} is not recurring")

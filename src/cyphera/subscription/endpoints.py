@@ -105,11 +105,13 @@ async def get_subscription(
     summary="Update a subscription",
     description="Set or clear `cancel_at_period_end`, change the price (with a proration "
     "behaviour; preview it with `GET /v1/subscriptions/{id}/preview_change`), or merge "
-    "`metadata`. A price whose amount per period exceeds the customer's on-chain permission "
-    "does not change anything yet: the subscription comes back with a `pending_update` holding "
-    "a checkout session (`subscription_update`) for the customer to grant the larger "
-    "permission; completing it applies the change, with its proration behaviour, under the new "
-    "permission. A price with another interval is refused with `409 permission_insufficient`.",
+    "`metadata`. A price whose amount per period exceeds the customer's on-chain permission, "
+    "or that bills on another interval, does not change anything yet: the subscription comes "
+    "back with a `pending_update` holding a checkout session (`subscription_update`) for the "
+    "customer to grant the new permission; completing it applies the change, with its "
+    "proration behaviour, under the new permission. Another interval resets the billing "
+    "anchor: an active subscription is credited for the unused time and its new first period "
+    "is invoiced at once.",
 )
 async def update_subscription(
     subscription_id: str,
@@ -252,6 +254,7 @@ async def preview_subscription_change(
         ),
         requires_new_permission=change.requires_new_permission,
         new_permission_cap=change.new_permission_cap,
+        resets_billing_anchor=change.resets_billing_anchor,
     )
 
 

@@ -23,7 +23,7 @@ change is ``subscription.updated``. Each carries the subscription as the API sho
 
 Calendar: period ``n`` starts at ``billing_anchor + (n - anchor_index)`` intervals. ``anchor_index``
 is 0 for a plain subscription, 1 after a trial (period 0 *is* the trial, uninvoiced) and the first
-period after a resume that re-anchored the schedule (`cyphera.subscription.service.resume`).
+period after a resume or a change of interval that re-anchored the schedule (`restart_schedule`).
 """
 
 from __future__ import annotations
@@ -218,6 +218,23 @@ def period_bounds(
     return (
         period_start(subscription.billing_anchor, interval, count, offset),
         period_start(subscription.billing_anchor, interval, count, offset + 1),
+    )
+
+
+def restart_schedule(subscription: Subscription, price: Price, *, at: datetime) -> None:
+    """Re-anchor the schedule at `at`: the next period (``period_index + 1``) becomes current and
+    starts there, on `price`'s interval — a resume after the paid period, or a change of interval
+    (`cyphera.subscription.service`). The caller opens its invoice.
+
+    Safe on-chain when the permission's windows started at or before `at` and nothing else was
+    charged in `at`'s window: the due dates from `at` on are one period — at least one window —
+    apart (`cyphera.kit.periods`)."""
+    index = subscription.period_index + 1
+    subscription.billing_anchor = at.replace(microsecond=0)
+    subscription.anchor_index = index
+    subscription.period_index = index
+    subscription.current_period_start, subscription.current_period_end = period_bounds(
+        subscription, price, index
     )
 
 

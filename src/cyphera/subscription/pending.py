@@ -1,14 +1,19 @@
-"""Price changes that need a larger on-chain permission (Stripe's ``pending_update``).
+"""Price changes that need a new on-chain permission (Stripe's ``pending_update``).
 
-When the new amount per period is above what the customer's permission allows per window,
+When the new amount per period is above what the customer's permission allows per window, or
+the new price bills on another interval (the permission's window length is fixed on-chain),
 `cyphera.subscription.service.update` changes nothing yet: `request` opens a checkout session of
 purpose ``subscription_update`` — for the same account, network and token, with terms built by
 `cyphera.permission.request` exactly as a new checkout's — and stores the wanted price, quantity
 and proration behaviour on the subscription as its ``pending_update``.
 
-The new permission keeps the window grid of the one it replaces (same ``start_at`` and window
-length), so the subscription's due dates land in the same on-chain windows as before and the
-schedule's guarantee (`cyphera.kit.periods`) carries over unchanged.
+For a larger cap on the same interval, the new permission keeps the window grid of the one it
+replaces (same ``start_at`` and window length), so the subscription's due dates land in the same
+on-chain windows as before and the schedule's guarantee (`cyphera.kit.periods`) carries over
+unchanged. For another interval (``resets_billing_anchor``) the window length changes, so the
+grid starts afresh, `START_SKEW` before the request, as a new checkout's: the schedule is
+re-anchored at the completion (or stays at a trial's end), which is after that start, and any
+anchor after the permission's start works because the due dates are at least one window apart.
 
 A second request replaces the first (its session is expired); a cancel, the end of the
 subscription, or the session's lapse (`cyphera.subscription.scheduler.expire_pending_updates`) drops it. Completing the
@@ -58,9 +63,13 @@ async def request(
     behavior: ProrationBehavior,
     requester: PermissionRequester,
     now: datetime,
+    resets_billing_anchor: bool = False,
 ) -> dict[str, object]:
-    """Open the checkout session for a larger permission and make it the subscription's
-    ``pending_update`` (replacing any earlier one). Returns the previous attributes changed."""
+    """Open the checkout session for a new permission and make it the subscription's
+    ``pending_update`` (replacing any earlier one). Returns the previous attributes changed.
+
+    `resets_billing_anchor` (a change of interval): the new permission's windows start at `now`
+    less the skew instead of on the grid of the permission it replaces."""
     now = now.replace(microsecond=0)
     if requester.registry is None or requester.gateway is None:
         raise Unavailable("the signer is not configured on this server; try again later")
@@ -103,7 +112,7 @@ async def request(
         redeemer=await requester.gateway.redeemer(network.chain_id),
         now=now,
         permission_lifetime=requester.permission_lifetime,
-        start_at=permission.start_at,
+        start_at=None if resets_billing_anchor else permission.start_at,
     )
     previous: dict[str, object] = {
         "pending_update": await lifecycle.drop_pending_update(session, subscription)

@@ -8,6 +8,9 @@ A change at instant ``t`` inside the period ``[start, end)`` gives two lines:
 Time is counted in whole seconds. Each line is **floored** (rounded toward minus infinity): a
 charge is rounded down and a credit is rounded up in size, so every rounding is in the customer's
 favour, by less than one cent per line, and the lines add up exactly to the total shown.
+
+A change to another interval (`unused_time_credit`) restarts the schedule at ``t`` and invoices the
+new price's first full period at once, so only the credit line applies.
 """
 
 from __future__ import annotations
@@ -51,6 +54,43 @@ def lines_for_change(
     at: datetime,
 ) -> list[ProrationLine]:
     """The two proration lines of changing from `old_amount` to `new_amount` (per period) at `at`."""
+    credit = unused_time_credit(
+        old_amount=old_amount,
+        old_price_id=old_price_id,
+        period_start=period_start,
+        period_end=period_end,
+        at=at,
+    )
+    if not credit:
+        return []
+    period_seconds = int((period_end - period_start).total_seconds())
+    remaining_seconds = int((period_end - at).total_seconds())
+    return [
+        *credit,
+        ProrationLine(
+            description="Remaining time on the new price",
+            amount=prorate(
+                new_amount, remaining_seconds=remaining_seconds, period_seconds=period_seconds
+            ),
+            price_id=new_price_id,
+            period_start=at,
+            period_end=period_end,
+        ),
+    ]
+
+
+def unused_time_credit(
+    *,
+    old_amount: int,
+    old_price_id: str,
+    period_start: datetime,
+    period_end: datetime,
+    at: datetime,
+) -> list[ProrationLine]:
+    """The credit for the unused time of the old price (`old_amount` per period) when a change at
+    `at` ends the period ``[period_start, period_end)`` early — a change of interval re-anchors
+    the schedule at `at`. One line, floored like every line (the credit is rounded up in size);
+    none when no time is left."""
     period_seconds = int((period_end - period_start).total_seconds())
     remaining_seconds = int((period_end - at).total_seconds())
     if remaining_seconds <= 0:
@@ -64,16 +104,7 @@ def lines_for_change(
             price_id=old_price_id,
             period_start=at,
             period_end=period_end,
-        ),
-        ProrationLine(
-            description="Remaining time on the new price",
-            amount=prorate(
-                new_amount, remaining_seconds=remaining_seconds, period_seconds=period_seconds
-            ),
-            price_id=new_price_id,
-            period_start=at,
-            period_end=period_end,
-        ),
+        )
     ]
 
 

@@ -76,7 +76,8 @@ class PendingCheckoutSession(BaseModel):
 
 
 class PendingUpdate(BaseModel):
-    """A price change waiting for the customer to grant a larger on-chain permission."""
+    """A price change waiting for the customer to grant a new on-chain permission (a larger cap,
+    or another interval)."""
 
     price: str
     quantity: int
@@ -140,8 +141,9 @@ class Subscription(BaseModel):
     )
     pending_update: PendingUpdate | None = Field(
         default=None,
-        description="A price change that needs a larger on-chain permission: the price, quantity "
-        "and proration behaviour apply only once the customer completes `checkout_session`.",
+        description="A price change that needs a new on-chain permission (a larger amount per "
+        "period, or another interval): the price, quantity and proration behaviour apply only "
+        "once the customer completes `checkout_session`.",
     )
     discount: Discount | None = Field(
         default=None,
@@ -579,6 +581,9 @@ class SubscriptionChangePreview(BaseModel):
                         "period_end": 1772323200,
                         "amount_due": 484,
                     },
+                    "requires_new_permission": False,
+                    "new_permission_cap": None,
+                    "resets_billing_anchor": False,
                 }
             ]
         }
@@ -593,18 +598,29 @@ class SubscriptionChangePreview(BaseModel):
     lines: list[ProrationLine]
     proration_amount: int = Field(description="Sum of the lines, cents.")
     amount_due_now: int = Field(
-        description="Charged at once (`always_invoice`), cents, less the discount if it applies."
+        description="Charged at once (`always_invoice`; or, with `resets_billing_anchor`, the "
+        "new first period with the credit applied), cents, less the discount if it applies."
     )
     proration_balance: int = Field(description="The subscription's balance after the change.")
     next_invoice: UpcomingInvoice
     requires_new_permission: bool = Field(
         default=False,
-        description="The new price needs a larger on-chain permission: the change would return "
-        "a `pending_update` with a checkout session for the customer, and apply when they "
-        "complete it.",
+        description="The new price needs a new on-chain permission (a larger amount per period, "
+        "or another interval): the change would return a `pending_update` with a checkout "
+        "session for the customer, and apply when they complete it.",
     )
     new_permission_cap: int | None = Field(
         default=None,
         description="With `requires_new_permission`: the cents per period the new permission "
         "would allow.",
+    )
+    resets_billing_anchor: bool = Field(
+        default=False,
+        description="The new price bills on another interval. An active subscription's "
+        "schedule restarts when the customer completes the session: the unused time of the "
+        "current price is credited (unless `proration_behavior` is `none`) and the new price's "
+        "first period, from then on, is invoiced and charged at once (`amount_due_now`, "
+        "computed as if completed now); `next_invoice` is the period after it. A trialing one "
+        "keeps its trial; `next_invoice` is its first paid period on the new interval.",
+        examples=[True],
     )

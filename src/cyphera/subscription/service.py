@@ -15,12 +15,22 @@ Decisions worth knowing (``docs/subscriptions.md`` has the long form):
   full new period at once. That is always safe on-chain: the resume is at or after the old
   period's end, which is at or after the end of the on-chain window the last charge used, so the
   new first charge falls in a fresh window, and the new due dates are again one window apart.
-* **Price change**: same currency, interval and interval_count (another interval needs a new
-  checkout session: ``409 permission_insufficient``). An amount per period within the
-  permission's on-chain ``period_amount`` applies at once; above it, `update` changes nothing yet
+* **Price change**: same currency. An amount per period within the permission's on-chain
+  ``period_amount``, on the same interval, applies at once; above it, `update` changes nothing yet
   and opens a ``pending_update`` with a checkout session for a larger permission
   (`cyphera.subscription.pending`); `apply_pending_update` applies the change under the new
   permission when the customer completes it. Prorations: `cyphera.subscription.proration`.
+* **Another interval** (or interval_count) always needs a new permission — the on-chain window
+  length is fixed — so it is always a ``pending_update`` (without a requester:
+  ``409 permission_insufficient``), and the new permission's windows start when it is asked for.
+  Completing it follows Stripe: while trialing, only price and permission change (the paid
+  periods stay anchored at the trial's end, on the new interval); while active, the unused time
+  of the old price is credited (unless ``proration_behavior=none``) and the schedule is
+  re-anchored at the completion, exactly as a resume after the paid period does, and the new
+  first period is invoiced and collected at once (``create_prorations`` and ``always_invoice``
+  are then the same). Safe on-chain for the reason any new checkout is: the permission starts
+  before the new anchor (at the session's creation less `START_SKEW`) and the due dates are one
+  new interval — at least one window — apart.
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ from cyphera.kit.clock import Clock, from_unix, to_unix
 from cyphera.kit.ids import has_prefix
 from cyphera.kit.metadata import MetadataTooLarge, merge_metadata
 from cyphera.kit.money import USD_DECIMALS
+from cyphera.kit.periods import period_start
 from cyphera.models import Customer, Invoice, Payment, Permission, Price, Subscription
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.price import PriceType
@@ -62,6 +73,7 @@ from cyphera.subscription.proration import (
     ProrationLine,
     apply_balance,
     lines_for_change,
+    unused_time_credit,
 )
 from cyphera.subscription.schemas import SubscriptionUpdate
 
@@ -228,13 +240,7 @@ async def resume_subscription(
         await lifecycle.transition(session, subscription, S.ACTIVE, at=now)
         return None
     price = await session.get_one(Price, subscription.price_id)
-    index = subscription.period_index + 1
-    subscription.billing_anchor = now.replace(microsecond=0)
-    subscription.anchor_index = index
-    subscription.period_index = index
-    subscription.current_period_start, subscription.current_period_end = lifecycle.period_bounds(
-        subscription, price, index
-    )
+    lifecycle.restart_schedule(subscription, price, at=now)
     await lifecycle.transition(session, subscription, S.ACTIVE, at=now)
     invoice, _ = await billing.open_period_invoice(
         session, subscription=subscription, price=price, permission=permission
@@ -262,10 +268,15 @@ class PriceChange:
     next_period_end: datetime
     # The next period's invoice, with the balance and the discount (if it still applies) applied.
     next_amount_due: int
-    # The new amount per period is above the permission's cap: the customer must grant a new
-    # permission allowing `new_permission_cap` cents per period first (`pending`).
+    # The new amount per period is above the permission's cap, or the interval changes: the
+    # customer must grant a new permission allowing `new_permission_cap` cents per period first
+    # (`pending`).
     requires_new_permission: bool = False
     new_permission_cap: int | None = None
+    # Another interval: an active subscription's schedule restarts at `at`, and its new first
+    # period [`at`, `next_period_start`) is invoiced at once (`amount_due_now`); a trialing one
+    # keeps its trial and bills the first paid period at the trial's end on the new interval.
+    resets_billing_anchor: bool = False
 
     @property
     def proration_amount(self) -> int:
@@ -274,7 +285,11 @@ class PriceChange:
     @property
     def is_invoiced_now(self) -> bool:
         """Whether the net proration is a charge invoiced at once (``always_invoice``)."""
-        return self.behavior is ProrationBehavior.ALWAYS_INVOICE and self.proration_amount > 0
+        return (
+            self.behavior is ProrationBehavior.ALWAYS_INVOICE
+            and self.proration_amount > 0
+            and not self.resets_billing_anchor
+        )
 
 
 async def update(
@@ -289,8 +304,9 @@ async def update(
     """Change `cancel_at_period_end`, the price (with prorations) or metadata; one
     ``subscription.updated`` event with every replaced value in ``previous_attributes``.
 
-    A price above the customer's permission becomes a ``pending_update`` with a checkout session
-    for a larger one (`pending`) when a `requester` is given; without one it is refused."""
+    A price above the customer's permission, or on another interval, becomes a
+    ``pending_update`` with a checkout session for a new permission (`pending`) when a
+    `requester` is given; without one it is refused."""
     subscription = await get_subscription(
         session, scope=scope, subscription_id=subscription_id, for_update=True
     )
@@ -328,6 +344,7 @@ async def update(
             behavior=change.behavior,
             requester=requester,
             now=now,
+            resets_billing_anchor=change.resets_billing_anchor,
         )
         change = None  # applied when the customer completes the checkout session
     if data.cancel_at_period_end is not None:
@@ -393,10 +410,11 @@ async def apply_pending_update(
     permission: Permission,
     now: datetime,
 ) -> Payment | None:
-    """The customer granted the larger permission of the pending update `checkout_id`: switch
-    the subscription (locked by the caller) to `permission`, retire the one it replaces, and
-    apply the price change with its proration behaviour. Returns the proration payment to
-    collect now (``always_invoice``), if any."""
+    """The customer granted the new permission of the pending update `checkout_id`: switch the
+    subscription (locked by the caller) to `permission`, retire the one it replaces, and apply
+    the price change with its proration behaviour. Returns the payment to collect now, if any:
+    the ``always_invoice`` proration, or — a change of interval on an active subscription — the
+    new first period's invoice (`_restart_schedule`)."""
     if subscription.pending_checkout_session_id != checkout_id:
         raise SubscriptionStateInvalid(
             "This checkout session is no longer the subscription's pending update.",
@@ -418,13 +436,67 @@ async def apply_pending_update(
     previous: dict[str, object] = {"permission": replaced.id}
     replaced.replaced_by_id = permission.id
     subscription.permission_id = permission.id
+    # Worked out as `update` did when it asked for this permission: for the new amount per
+    # period, which is exactly what the permission just granted allows (checkout validated it
+    # against the session's terms), and on the new price's interval.
     change = await plan_change(
-        session, subscription=subscription, new_price=new_price, behavior=behavior, at=now
+        session,
+        subscription=subscription,
+        new_price=new_price,
+        behavior=behavior,
+        at=now,
+        allow_new_permission=True,
     )
+    granted = permission.period_amount // 10 ** (permission.token_decimals - USD_DECIMALS)
+    if change.new_permission_cap is not None and change.new_permission_cap > granted:
+        raise PermissionInsufficient(
+            f"The granted permission allows {granted} cents per period; the change needs "
+            f"{change.new_permission_cap}. Change the price again for a new checkout session.",
+            param="price",
+        )
     previous["pending_update"] = await lifecycle.drop_pending_update(session, subscription)
+    if change.resets_billing_anchor:
+        restarted, payment = await _restart_schedule(session, subscription, change, permission)
+        previous |= restarted
+        await lifecycle.record_event(
+            session, subscription, "subscription.updated", previous=previous
+        )
+        return payment
     previous |= _set_price(subscription, change)
     await lifecycle.record_event(session, subscription, "subscription.updated", previous=previous)
     return await _invoice_proration_now(session, subscription, change)
+
+
+async def _restart_schedule(
+    session: AsyncSession, subscription: Subscription, change: PriceChange, permission: Permission
+) -> tuple[dict[str, object], Payment | None]:
+    """Apply a change of interval (`change.resets_billing_anchor`) under `permission`, the new
+    one; returns the previous attributes and the payment of the invoice opened now, if any.
+
+    Trialing: only the price changes; the trial keeps its end, where the paid periods are
+    anchored (``anchor_index`` 1), now on the new interval. Active: the credit for the old
+    price's unused time goes to the balance, the schedule is re-anchored at the change as a
+    resume after the paid period does, and the new first period is invoiced at once
+    (`billing.open_period_invoice` applies the balance — a larger credit carries over — and the
+    discount, and enqueues the collection)."""
+    previous: dict[str, object] = {"price": subscription.price_id}
+    subscription.price_id = change.new_price.id
+    if subscription.status is S.TRIALING:
+        return previous, None
+    balance = subscription.proration_balance
+    previous |= {
+        "billing_cycle_anchor": to_unix(subscription.billing_anchor),
+        "current_period_start": to_unix(subscription.current_period_start),
+        "current_period_end": to_unix(subscription.current_period_end),
+    }
+    subscription.proration_balance = balance + change.proration_amount
+    lifecycle.restart_schedule(subscription, change.new_price, at=change.at)
+    _, payment = await billing.open_period_invoice(
+        session, subscription=subscription, price=change.new_price, permission=permission
+    )
+    if subscription.proration_balance != balance:
+        previous["proration_balance"] = balance
+    return previous, payment
 
 
 async def _has_payment_in_flight(session: AsyncSession, subscription: Subscription) -> bool:
@@ -473,9 +545,10 @@ async def plan_change(
 ) -> PriceChange:
     """Work out a price change, or refuse it (state, price, on-chain permission).
 
-    With `allow_new_permission`, an amount per period above the permission's cap is worked out
-    as if the customer had granted a permission for exactly the new amount
-    (``requires_new_permission``) instead of being refused.
+    With `allow_new_permission`, an amount per period above the permission's cap, or a price on
+    another interval, is worked out as if the customer had granted a permission for exactly the
+    new amount (``requires_new_permission``) instead of being refused; another interval restarts
+    the schedule (`_plan_new_interval`).
 
     The subscription's discount is applied to the amounts due (the proration invoiced now, then
     the next period's invoice) by `coupons.discounts_of`, the rule the invoices are opened with,
@@ -492,6 +565,14 @@ async def plan_change(
         )
     old_price = await session.get_one(Price, subscription.price_id)
     _check_price(old_price, new_price)
+    resets_billing_anchor = plan_of(new_price) != plan_of(old_price)
+    if resets_billing_anchor and not allow_new_permission:
+        raise PermissionInsufficient(
+            "The new price bills on a different interval than the customer's on-chain permission "
+            f"was granted for. Create a new checkout session for price {new_price.id} so the "
+            "customer can grant it, then cancel this subscription.",
+            param="price",
+        )
     permission = (
         await session.get(Permission, subscription.permission_id)
         if subscription.permission_id
@@ -506,6 +587,15 @@ async def plan_change(
     unit = 10 ** (permission.token_decimals - USD_DECIMALS)
     cap = permission.period_amount // unit
     new_amount = new_price.unit_amount * subscription.quantity
+    if resets_billing_anchor:
+        return await _plan_new_interval(
+            session,
+            subscription=subscription,
+            old_price=old_price,
+            new_price=new_price,
+            behavior=behavior,
+            at=at,
+        )
     requires_new_permission = allow_new_permission and new_amount > cap
     # Token units the cap allows per window beyond the permission's: what a new one would add.
     extra_room = 0
@@ -582,19 +672,88 @@ async def plan_change(
     )
 
 
+async def _plan_new_interval(
+    session: AsyncSession,
+    *,
+    subscription: Subscription,
+    old_price: Price,
+    new_price: Price,
+    behavior: ProrationBehavior,
+    at: datetime,
+) -> PriceChange:
+    """A change to another interval, under a new permission for exactly the new amount per
+    period (what `pending.request` asks for).
+
+    Trialing: nothing is due now; the first paid period is ``[trial_end, +new interval)``.
+    Active: a credit for the old price's unused time (none with ``none``), then the new first
+    period ``[at, +new interval)`` is invoiced at once with the balance (`apply_balance`: a larger
+    credit carries over) and the discount (`coupons.discounts_of`) applied — the rule
+    `billing.open_period_invoice` uses, so a preview and the change agree. ``create_prorations``
+    and ``always_invoice`` are the same here: the new period is invoiced at once anyway.
+    """
+    new_amount = new_price.unit_amount * subscription.quantity
+    current = await coupons.current_discount(session, subscription.id)
+    balance = subscription.proration_balance
+    lines: list[ProrationLine] = []
+    if subscription.status is S.TRIALING:
+        due_now = 0
+        next_start, next_end = lifecycle.period_bounds(
+            subscription, new_price, subscription.period_index + 1
+        )
+        next_subtotal, _ = apply_balance(new_amount, balance)
+        invoices = [(next_subtotal, next_start)]
+    else:
+        if behavior is not ProrationBehavior.NONE:
+            lines = unused_time_credit(
+                old_amount=old_price.unit_amount * subscription.quantity,
+                old_price_id=old_price.id,
+                period_start=subscription.current_period_start,
+                period_end=subscription.current_period_end,
+                at=at,
+            )
+        due_now, balance = apply_balance(new_amount, balance + sum(line.amount for line in lines))
+        interval, count = plan_of(new_price)
+        next_start, next_end = (
+            period_start(at, interval, count, 1),
+            period_start(at, interval, count, 2),
+        )
+        next_subtotal, _ = apply_balance(new_amount, balance)
+        invoices = [(due_now, at), (next_subtotal, next_start)]
+    first_subtotal = invoices[0][0]
+    if first_subtotal > new_amount:
+        # Only an earlier proration still owed can do this: the new permission allows one
+        # period of the new price per window.
+        raise PermissionInsufficient(
+            f"With the prorations still owed, the first invoice on the new price "
+            f"({first_subtotal} cents) would be more than the new permission would allow per "
+            f"period ({new_amount} cents).",
+            param="price",
+        )
+    *discount_now, next_discount = coupons.discounts_of(current, invoices)
+    return PriceChange(
+        subscription=subscription,
+        old_price=old_price,
+        new_price=new_price,
+        behavior=behavior,
+        at=at,
+        lines=lines,
+        amount_due_now=due_now - sum(discount_now),
+        proration_balance=balance,
+        next_period_start=next_start,
+        next_period_end=next_end,
+        next_amount_due=next_subtotal - next_discount,
+        requires_new_permission=True,
+        new_permission_cap=new_amount,
+        resets_billing_anchor=True,
+    )
+
+
 def _check_price(old: Price, new: Price) -> None:
     if not new.active or new.type is not PriceType.RECURRING:
         raise PriceNotUsable("A subscription needs an active recurring price.", param="price")
     if new.currency != old.currency:
         raise PriceNotUsable(
             f"The new price is in {new.currency}; this subscription bills in {old.currency}.",
-            param="price",
-        )
-    if plan_of(new) != plan_of(old):
-        raise PermissionInsufficient(
-            "The new price bills on a different interval than the customer's on-chain permission "
-            f"was granted for. Create a new checkout session for price {new.id} so the customer "
-            "can grant it, then cancel this subscription.",
             param="price",
         )
 
