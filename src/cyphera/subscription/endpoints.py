@@ -103,10 +103,11 @@ async def get_subscription(
     "/v1/subscriptions/{subscription_id}",
     tags=["Subscriptions"],
     summary="Update a subscription",
-    description="Set or clear `cancel_at_period_end`, change the price (with a proration "
-    "behaviour; preview it with `GET /v1/subscriptions/{id}/preview_change`), or merge "
-    "`metadata`. A price whose amount per period exceeds the customer's on-chain permission, "
-    "or that bills on another interval, does not change anything yet: the subscription comes "
+    description="Set or clear `cancel_at_period_end`, change the price and/or the quantity "
+    "(with a proration behaviour; preview it with `GET /v1/subscriptions/{id}/preview_change`), "
+    "apply a `coupon`, or merge `metadata`. A change whose amount per period (price × "
+    "quantity) exceeds the customer's on-chain permission, or a price that bills on another "
+    "interval, does not change anything yet: the subscription comes "
     "back with a `pending_update` holding a checkout session (`subscription_update`) for the "
     "customer to grant the new permission; completing it applies the change, with its "
     "proration behaviour, under the new permission. Another interval resets the billing "
@@ -208,10 +209,11 @@ async def resume_subscription(
 @router.get(
     "/v1/subscriptions/{subscription_id}/preview_change",
     tags=["Subscriptions"],
-    summary="Preview a price change",
+    summary="Preview a change of price or quantity",
     description="The prorations (integer cents, each line floored in the customer's favour), "
-    "what would be charged now and the next invoice, if the price changed now. Nothing changes; "
-    "a change that would be refused is refused here the same way.",
+    "what would be charged now and the next invoice, if the price and/or the quantity changed "
+    "now (give at least one; the other stays current). Nothing changes; a change that would be "
+    "refused is refused here the same way.",
 )
 async def preview_subscription_change(
     subscription_id: str,
@@ -225,12 +227,14 @@ async def preview_subscription_change(
         scope=auth.scope,
         subscription_id=subscription_id,
         price_id=params.price,
+        quantity=params.quantity,
         behavior=ProrationBehavior(params.proration_behavior),
         clock=await test_clocks.clock_for_subscription(session, auth.scope, subscription_id, clock),
     )
     return SubscriptionChangePreview(
         subscription=change.subscription.id,
         price=change.new_price.id,
+        quantity=change.new_quantity,
         proration_behavior=change.behavior.value,
         proration_date=to_unix(change.at),
         currency=change.new_price.currency,

@@ -1,11 +1,12 @@
-"""Price changes that need a new on-chain permission (Stripe's ``pending_update``).
+"""Changes of price or quantity that need a new on-chain permission (Stripe's ``pending_update``).
 
-When the new amount per period is above what the customer's permission allows per window, or
-the new price bills on another interval (the permission's window length is fixed on-chain),
-`cyphera.subscription.service.update` changes nothing yet: `request` opens a checkout session of
-purpose ``subscription_update`` — for the same account, network and token, with terms built by
-`cyphera.permission.request` exactly as a new checkout's — and stores the wanted price, quantity
-and proration behaviour on the subscription as its ``pending_update``.
+When the new amount per period (price × quantity) is above what the customer's permission
+allows per window, or the new price bills on another interval (the permission's window length is
+fixed on-chain), `cyphera.subscription.service.update` changes nothing yet: `request` opens a
+checkout session of purpose ``subscription_update`` — for the same account, network and token,
+with terms built by `cyphera.permission.request` exactly as a new checkout's, for the new price ×
+the new quantity — and stores the wanted price, quantity and proration behaviour on the
+subscription as its ``pending_update``.
 
 For a larger cap on the same interval, the new permission keeps the window grid of the one it
 replaces (same ``start_at`` and window length), so the subscription's due dates land in the same

@@ -76,11 +76,11 @@ class PendingCheckoutSession(BaseModel):
 
 
 class PendingUpdate(BaseModel):
-    """A price change waiting for the customer to grant a new on-chain permission (a larger cap,
-    or another interval)."""
+    """A change of price and/or quantity waiting for the customer to grant a new on-chain
+    permission (a larger cap, or another interval)."""
 
-    price: str
-    quantity: int
+    price: str = Field(description="The price it changes to (the current one if unchanged).")
+    quantity: int = Field(description="The quantity it changes to (the current one if unchanged).")
     proration_behavior: str
     checkout_session: PendingCheckoutSession = Field(
         description="Complete it (`POST /v1/checkout/sessions/{id}/complete`) with the customer's "
@@ -141,9 +141,9 @@ class Subscription(BaseModel):
     )
     pending_update: PendingUpdate | None = Field(
         default=None,
-        description="A price change that needs a new on-chain permission (a larger amount per "
-        "period, or another interval): the price, quantity and proration behaviour apply only "
-        "once the customer completes `checkout_session`.",
+        description="A change of price and/or quantity that needs a new on-chain permission (a "
+        "larger amount per period, or another interval): the price, quantity and proration "
+        "behaviour apply only once the customer completes `checkout_session`.",
     )
     discount: Discount | None = Field(
         default=None,
@@ -455,6 +455,12 @@ class SubscriptionUpdate(RequestModel):
                 {"cancel_at_period_end": True},
                 {"cancel_at_period_end": False},
                 {"price": "price_1MoBy5LkdIwHu7ixZhnattbh", "proration_behavior": "none"},
+                {"quantity": 5},
+                {
+                    "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
+                    "quantity": 3,
+                    "proration_behavior": "always_invoice",
+                },
                 {"metadata": {"order": "6735"}},
             ]
         }
@@ -467,17 +473,26 @@ class SubscriptionUpdate(RequestModel):
     )
     price: ObjectId | None = Field(
         default=None,
-        description="A recurring price with the same currency, interval and interval_count. If "
-        "its amount per period is above the customer's on-chain permission, nothing changes yet: "
+        description="An active recurring price in the same currency. If its amount per period "
+        "(times the quantity) is above the customer's on-chain permission, nothing changes yet: "
         "the subscription gets a `pending_update` with a checkout session for the customer to "
         "grant the larger permission, and the change applies when they complete it. Another "
-        "interval is refused with `409 permission_insufficient`.",
+        "interval or interval_count always goes through such a `pending_update`.",
+    )
+    quantity: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="The number of units (seats) billed each period, alone or with `price`: the "
+        "amount per period becomes price × quantity, prorated like a price change. Above the "
+        "customer's on-chain permission it waits as a `pending_update`, as a dearer price does.",
     )
     proration_behavior: ProrationBehaviorName | None = Field(
         default=None,
-        description="With `price`: `create_prorations` (default) puts the proration on the next "
-        "invoice, `none` makes the new price apply from the next period, `always_invoice` "
-        "charges a net proration now. Prorations are floored in the customer's favour.",
+        description="With `price` or `quantity`: `create_prorations` (default) puts the "
+        "proration on the next invoice, `none` makes the new amount apply from the next period, "
+        "`always_invoice` charges a net proration now. Prorations are floored in the customer's "
+        "favour.",
     )
     metadata: Metadata | None = None
     coupon: ObjectId | None = Field(
@@ -487,7 +502,7 @@ class SubscriptionUpdate(RequestModel):
     )
 
     _not_null = field_validator(
-        "cancel_at_period_end", "price", "proration_behavior", "metadata", mode="before"
+        "cancel_at_period_end", "price", "quantity", "proration_behavior", "metadata", mode="before"
     )(refuse_null)
     _coupon_not_null = field_validator("coupon", mode="before")(refuse_null)
 
@@ -519,9 +534,23 @@ class SubscriptionResume(RequestModel):
 
 
 class PreviewChangeParams(BaseModel):
+    """At least one of `price` and `quantity` (the service answers ``parameter_missing``)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    price: ObjectId = Field(description="The price to preview changing to.")
+    price: ObjectId | None = Field(
+        default=None,
+        description="The price to preview changing to (default: the current one; at least one "
+        "of `price` and `quantity` is required).",
+        examples=["price_1MoBy5LkdIwHu7ixZhnattbh"],
+    )
+    quantity: int | None = Field(
+        default=None,
+        ge=1,
+        le=10_000,
+        description="The quantity to preview changing to (default: the current one).",
+        examples=[3],
+    )
     proration_behavior: ProrationBehaviorName = "create_prorations"
 
 
@@ -545,7 +574,8 @@ class UpcomingInvoice(BaseModel):
 
 
 class SubscriptionChangePreview(BaseModel):
-    """What `POST /v1/subscriptions/{id}` with this price would do, computed now; nothing changes."""
+    """What `POST /v1/subscriptions/{id}` with this price and/or quantity would do, computed now;
+    nothing changes."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -554,6 +584,7 @@ class SubscriptionChangePreview(BaseModel):
                     "object": "subscription_change_preview",
                     "subscription": "sub_1MowQVLkdIwHu7ixeRlqHVzs",
                     "price": "price_1MoBy5LkdIwHu7ixZhnattbh",
+                    "quantity": 1,
                     "proration_behavior": "create_prorations",
                     "proration_date": 1768435200,
                     "currency": "usd",
@@ -592,6 +623,7 @@ class SubscriptionChangePreview(BaseModel):
     object: Literal["subscription_change_preview"] = "subscription_change_preview"
     subscription: str
     price: str
+    quantity: int = Field(description="The quantity after the change.")
     proration_behavior: ProrationBehaviorName
     proration_date: int = Field(description="The instant the prorations are computed for.")
     currency: str
@@ -605,7 +637,7 @@ class SubscriptionChangePreview(BaseModel):
     next_invoice: UpcomingInvoice
     requires_new_permission: bool = Field(
         default=False,
-        description="The new price needs a new on-chain permission (a larger amount per period, "
+        description="The change needs a new on-chain permission (a larger amount per period, "
         "or another interval): the change would return a `pending_update` with a checkout "
         "session for the customer, and apply when they complete it.",
     )

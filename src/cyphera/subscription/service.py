@@ -1,4 +1,5 @@
-"""Subscriptions: what a merchant can do to one — cancel, pause, resume, change its price.
+"""Subscriptions: what a merchant can do to one — cancel, pause, resume, change its price or
+quantity.
 
 Each action locks the subscription (then its invoices, then their payments: the order
 `billing.collect` uses, so an action waits for a charge in flight instead of racing it), asks
@@ -20,6 +21,10 @@ Decisions worth knowing (``docs/subscriptions.md`` has the long form):
   and opens a ``pending_update`` with a checkout session for a larger permission
   (`cyphera.subscription.pending`); `apply_pending_update` applies the change under the new
   permission when the customer completes it. Prorations: `cyphera.subscription.proration`.
+* **Quantity** (seats) changes the same way, alone or with the price: every amount is unit price
+  × quantity (the old one, then the new one), so a change is "(new price or current, new
+  quantity or current)" through one path — same prorations, same cap, same ``pending_update``
+  (whose ``quantity`` the new permission is granted for).
 * **Another interval** (or interval_count) always needs a new permission — the on-chain window
   length is fixed — so it is always a ``pending_update`` (without a requester:
   ``409 permission_insufficient``), and the new permission's windows start when it is asked for.
@@ -253,11 +258,15 @@ async def resume_subscription(
 
 @dataclass(frozen=True, slots=True)
 class PriceChange:
-    """A price change worked out at `at`: what `update` would apply, and what a preview shows."""
+    """A change of price and/or quantity worked out at `at`: what `update` would apply, and what
+    a preview shows. Either may be unchanged (`new_price` is `old_price`, or the quantities are
+    equal); the amounts per period are unit price × quantity."""
 
     subscription: Subscription
     old_price: Price
     new_price: Price
+    old_quantity: int
+    new_quantity: int
     behavior: ProrationBehavior
     at: datetime
     lines: list[ProrationLine]
@@ -301,19 +310,20 @@ async def update(
     clock: Clock,
     requester: PermissionRequester | None = None,
 ) -> Subscription:
-    """Change `cancel_at_period_end`, the price (with prorations) or metadata; one
-    ``subscription.updated`` event with every replaced value in ``previous_attributes``.
+    """Change `cancel_at_period_end`, the price and/or the quantity (with prorations), the
+    coupon or metadata; one ``subscription.updated`` event with every replaced value in
+    ``previous_attributes``. The same price and quantity again change nothing.
 
-    A price above the customer's permission, or on another interval, becomes a
-    ``pending_update`` with a checkout session for a new permission (`pending`) when a
-    `requester` is given; without one it is refused."""
+    An amount per period (price × quantity) above the customer's permission, or a price on
+    another interval, becomes a ``pending_update`` with a checkout session for a new permission
+    (`pending`) when a `requester` is given; without one it is refused."""
     subscription = await get_subscription(
         session, scope=scope, subscription_id=subscription_id, for_update=True
     )
     now = clock.now()
-    if data.proration_behavior is not None and data.price is None:
+    if data.proration_behavior is not None and data.price is None and data.quantity is None:
         raise InvalidRequest(
-            "proration_behavior only applies together with price",
+            "proration_behavior only applies together with price or quantity",
             code="parameter_invalid",
             param="proration_behavior",
         )
@@ -324,12 +334,19 @@ async def update(
             session, scope=scope, subscription=subscription, coupon_id=data.coupon, at=now
         )
     change = None
-    if data.price is not None and data.price != subscription.price_id:
-        new_price = await get_scoped(session, Price, data.price, scope, param="price")
+    price_changes = data.price is not None and data.price != subscription.price_id
+    quantity_changes = data.quantity is not None and data.quantity != subscription.quantity
+    if price_changes or quantity_changes:
+        new_price = (
+            await get_scoped(session, Price, data.price, scope, param="price")
+            if data.price is not None and price_changes
+            else await session.get_one(Price, subscription.price_id)
+        )
         change = await plan_change(
             session,
             subscription=subscription,
             new_price=new_price,
+            quantity=data.quantity,
             behavior=ProrationBehavior(data.proration_behavior or "create_prorations"),
             at=now,
             allow_new_permission=requester is not None,
@@ -340,7 +357,7 @@ async def update(
             subscription=subscription,
             permission=await session.get_one(Permission, subscription.permission_id),
             new_price=change.new_price,
-            quantity=subscription.quantity,
+            quantity=change.new_quantity,
             behavior=change.behavior,
             requester=requester,
             now=now,
@@ -372,12 +389,24 @@ async def update(
 
 
 def _set_price(subscription: Subscription, change: PriceChange) -> dict[str, object]:
-    """Apply `change` to the subscription; returns the previous attributes."""
-    previous: dict[str, object] = {"price": subscription.price_id}
+    """Apply `change` (price, quantity, proration balance) to the subscription; returns the
+    previous attributes."""
+    previous = _set_item(subscription, change)
     if change.proration_balance != subscription.proration_balance:
         previous["proration_balance"] = subscription.proration_balance
-    subscription.price_id = change.new_price.id
     subscription.proration_balance = change.proration_balance
+    return previous
+
+
+def _set_item(subscription: Subscription, change: PriceChange) -> dict[str, object]:
+    """Set the price and the quantity of `change`; the previous values of those that change."""
+    previous: dict[str, object] = {}
+    if change.new_price.id != subscription.price_id:
+        previous["price"] = subscription.price_id
+        subscription.price_id = change.new_price.id
+    if change.new_quantity != subscription.quantity:
+        previous["quantity"] = subscription.quantity
+        subscription.quantity = change.new_quantity
     return previous
 
 
@@ -412,7 +441,8 @@ async def apply_pending_update(
 ) -> Payment | None:
     """The customer granted the new permission of the pending update `checkout_id`: switch the
     subscription (locked by the caller) to `permission`, retire the one it replaces, and apply
-    the price change with its proration behaviour. Returns the payment to collect now, if any:
+    the change of price and/or quantity with its proration behaviour. Returns the payment to
+    collect now, if any:
     the ``always_invoice`` proration, or — a change of interval on an active subscription — the
     new first period's invoice (`_restart_schedule`)."""
     if subscription.pending_checkout_session_id != checkout_id:
@@ -443,6 +473,7 @@ async def apply_pending_update(
         session,
         subscription=subscription,
         new_price=new_price,
+        quantity=subscription.pending_quantity,
         behavior=behavior,
         at=now,
         allow_new_permission=True,
@@ -451,7 +482,8 @@ async def apply_pending_update(
     if change.new_permission_cap is not None and change.new_permission_cap > granted:
         raise PermissionInsufficient(
             f"The granted permission allows {granted} cents per period; the change needs "
-            f"{change.new_permission_cap}. Change the price again for a new checkout session.",
+            f"{change.new_permission_cap}. Change the price or quantity again for a new checkout "
+            "session.",
             param="price",
         )
     previous["pending_update"] = await lifecycle.drop_pending_update(session, subscription)
@@ -478,9 +510,9 @@ async def _restart_schedule(
     price's unused time goes to the balance, the schedule is re-anchored at the change as a
     resume after the paid period does, and the new first period is invoiced at once
     (`billing.open_period_invoice` applies the balance — a larger credit carries over — and the
-    discount, and enqueues the collection)."""
-    previous: dict[str, object] = {"price": subscription.price_id}
-    subscription.price_id = change.new_price.id
+    discount, and enqueues the collection). The new quantity, if any, is set first: the new
+    first period bills it."""
+    previous = _set_item(subscription, change)
     if subscription.status is S.TRIALING:
         return previous, None
     balance = subscription.proration_balance
@@ -517,17 +549,30 @@ async def preview_change(
     *,
     scope: Scope,
     subscription_id: str,
-    price_id: str,
     behavior: ProrationBehavior,
     clock: Clock,
+    price_id: str | None = None,
+    quantity: int | None = None,
 ) -> PriceChange:
-    """What changing to `price_id` now would do; refused exactly as the change would be."""
+    """What changing to `price_id` and/or `quantity` now would do (the one left out stays
+    current; at least one is needed); refused exactly as the change would be."""
+    if price_id is None and quantity is None:
+        raise InvalidRequest(
+            "Give the price or the quantity (or both) to preview a change to.",
+            code="parameter_missing",
+            param="price",
+        )
     subscription = await get_subscription(session, scope=scope, subscription_id=subscription_id)
-    new_price = await get_scoped(session, Price, price_id, scope, param="price")
+    new_price = (
+        await get_scoped(session, Price, price_id, scope, param="price")
+        if price_id is not None and price_id != subscription.price_id
+        else await session.get_one(Price, subscription.price_id)
+    )
     return await plan_change(
         session,
         subscription=subscription,
         new_price=new_price,
+        quantity=quantity,
         behavior=behavior,
         at=clock.now(),
         allow_new_permission=True,
@@ -541,9 +586,13 @@ async def plan_change(
     new_price: Price,
     behavior: ProrationBehavior,
     at: datetime,
+    quantity: int | None = None,
     allow_new_permission: bool = False,
 ) -> PriceChange:
-    """Work out a price change, or refuse it (state, price, on-chain permission).
+    """Work out a change to `new_price` (the current one: only the quantity changes) and
+    `quantity` (None: the current one), or refuse it (state, price, on-chain permission). The
+    amounts per period are unit price × quantity, before and after; the same price and quantity
+    is a change with no proration lines (what `update`, which changes nothing then, does).
 
     With `allow_new_permission`, an amount per period above the permission's cap, or a price on
     another interval, is worked out as if the customer had granted a permission for exactly the
@@ -557,14 +606,21 @@ async def plan_change(
     removed before the next invoice.
     """
     at = at.replace(microsecond=0)
+    new_quantity = subscription.quantity if quantity is None else quantity
+    price_changes = new_price.id != subscription.price_id
+    # Refusals name what the request changes: the price, else the quantity.
+    param = "price" if price_changes or new_quantity == subscription.quantity else "quantity"
     if subscription.status not in PRICE_CHANGEABLE:
         raise SubscriptionStateInvalid(
-            f"The price can only change while the subscription is trialing or active; this one "
-            f"is {subscription.status.value}.",
-            param="price",
+            f"The price and quantity can only change while the subscription is trialing or "
+            f"active; this one is {subscription.status.value}.",
+            param=param,
         )
     old_price = await session.get_one(Price, subscription.price_id)
-    _check_price(old_price, new_price)
+    if price_changes:
+        # The current price is not checked again: the subscription keeps billing it even if it
+        # was archived since, and a quantity change does not start using it anew.
+        _check_price(old_price, new_price)
     resets_billing_anchor = plan_of(new_price) != plan_of(old_price)
     if resets_billing_anchor and not allow_new_permission:
         raise PermissionInsufficient(
@@ -582,17 +638,19 @@ async def plan_change(
         raise PermissionUnusable(
             "The customer's permission is revoked or expired; create a new checkout session "
             "for the new price.",
-            param="price",
+            param=param,
         )
     unit = 10 ** (permission.token_decimals - USD_DECIMALS)
     cap = permission.period_amount // unit
-    new_amount = new_price.unit_amount * subscription.quantity
+    old_amount = old_price.unit_amount * subscription.quantity
+    new_amount = new_price.unit_amount * new_quantity
     if resets_billing_anchor:
         return await _plan_new_interval(
             session,
             subscription=subscription,
             old_price=old_price,
             new_price=new_price,
+            new_quantity=new_quantity,
             behavior=behavior,
             at=at,
         )
@@ -604,21 +662,25 @@ async def plan_change(
         cap = new_amount
     if new_amount > cap:
         raise PermissionInsufficient(
-            f"The new price ({new_amount} cents per period) is more than the customer's on-chain "
-            f"permission allows per period ({cap} cents). Create a new checkout session for "
-            f"price {new_price.id} so the customer can grant it, then cancel this subscription.",
-            param="price",
+            f"The new amount ({new_quantity} × {new_price.unit_amount} = {new_amount} cents per "
+            f"period) is more than the customer's on-chain permission allows per period ({cap} "
+            f"cents). Create a new checkout session for price {new_price.id} (quantity "
+            f"{new_quantity}) so the customer can grant it, then cancel this subscription.",
+            param=param,
         )
     lines: list[ProrationLine] = []
-    if subscription.status is S.ACTIVE and behavior is not ProrationBehavior.NONE:
+    is_noop = not price_changes and new_quantity == subscription.quantity
+    if subscription.status is S.ACTIVE and behavior is not ProrationBehavior.NONE and not is_noop:
         lines = lines_for_change(
-            old_amount=old_price.unit_amount * subscription.quantity,
+            old_amount=old_amount,
             new_amount=new_amount,
             old_price_id=old_price.id,
             new_price_id=new_price.id,
             period_start=subscription.current_period_start,
             period_end=subscription.current_period_end,
             at=at,
+            old_quantity=subscription.quantity,
+            new_quantity=new_quantity,
         )
     proration = sum(line.amount for line in lines)
     balance = subscription.proration_balance
@@ -648,7 +710,7 @@ async def plan_change(
             f"With the proration, the next invoice ({next_subtotal} cents) would be more than "
             f"the customer's on-chain permission allows per period ({cap} cents). Use "
             "proration_behavior always_invoice or none, or create a new checkout session.",
-            param="price",
+            param=param,
         )
     invoices = [(proration, subscription.current_period_start)] if is_invoiced_now else []
     *discount_now, next_discount = coupons.discounts_of(
@@ -659,6 +721,8 @@ async def plan_change(
         subscription=subscription,
         old_price=old_price,
         new_price=new_price,
+        old_quantity=subscription.quantity,
+        new_quantity=new_quantity,
         behavior=behavior,
         at=at,
         lines=lines,
@@ -678,11 +742,12 @@ async def _plan_new_interval(
     subscription: Subscription,
     old_price: Price,
     new_price: Price,
+    new_quantity: int,
     behavior: ProrationBehavior,
     at: datetime,
 ) -> PriceChange:
     """A change to another interval, under a new permission for exactly the new amount per
-    period (what `pending.request` asks for).
+    period, `new_price` × `new_quantity` (what `pending.request` asks for).
 
     Trialing: nothing is due now; the first paid period is ``[trial_end, +new interval)``.
     Active: a credit for the old price's unused time (none with ``none``), then the new first
@@ -691,7 +756,7 @@ async def _plan_new_interval(
     `billing.open_period_invoice` uses, so a preview and the change agree. ``create_prorations``
     and ``always_invoice`` are the same here: the new period is invoiced at once anyway.
     """
-    new_amount = new_price.unit_amount * subscription.quantity
+    new_amount = new_price.unit_amount * new_quantity
     current = await coupons.current_discount(session, subscription.id)
     balance = subscription.proration_balance
     lines: list[ProrationLine] = []
@@ -710,6 +775,7 @@ async def _plan_new_interval(
                 period_start=subscription.current_period_start,
                 period_end=subscription.current_period_end,
                 at=at,
+                old_quantity=subscription.quantity,
             )
         due_now, balance = apply_balance(new_amount, balance + sum(line.amount for line in lines))
         interval, count = plan_of(new_price)
@@ -734,6 +800,8 @@ async def _plan_new_interval(
         subscription=subscription,
         old_price=old_price,
         new_price=new_price,
+        old_quantity=subscription.quantity,
+        new_quantity=new_quantity,
         behavior=behavior,
         at=at,
         lines=lines,
