@@ -15,12 +15,15 @@ from cyphera.coupon import service as coupons
 from cyphera.coupon.schemas import CouponCreate
 from cyphera.db.engine import transaction
 from cyphera.exceptions import NotFound
-from cyphera.kit.ids import new_id
 from cyphera.kit.money import Cents, cents_to_token_units
-from cyphera.models import CheckoutSession, Coupon, Discount, Invoice, PayoutAddress, Subscription
+from cyphera.models import CheckoutSession, Coupon, Discount, Invoice, Subscription
 from cyphera.models.checkout_session import CheckoutSessionStatus
-from cyphera.models.mixins import Mode
-from tests.subscription.helpers import PAYEE, World, open_checkout, sign_and_complete
+from tests.subscription.helpers import (
+    World,
+    add_payout_address,
+    open_checkout,
+    sign_and_complete,
+)
 
 NETWORK = "base-sepolia"
 PRICE = 2000
@@ -33,16 +36,8 @@ def registry() -> NetworkRegistry:
 
 async def setup(world: World, **coupon: Any) -> tuple[str, str]:
     price_id = await world.price(PRICE)
+    await add_payout_address(world, network=NETWORK)
     async with transaction(world.sessionmaker) as session:
-        session.add(
-            PayoutAddress(
-                id=new_id("payout"),
-                workspace_id=world.workspace_id,
-                mode=Mode.TEST,
-                network=NETWORK,
-                address=PAYEE,
-            )
-        )
         created = await coupons.create_coupon(
             session, scope=world.scope, data=CouponCreate(**coupon), clock=world.clock
         )

@@ -33,6 +33,7 @@ from cyphera.models import (
     Event,
     Invoice,
     Payment,
+    PayoutAddress,
     Permission,
     Price,
     Product,
@@ -384,3 +385,30 @@ async def sign_and_complete(
             registry=registry,
             clock=world.clock,
         )
+
+
+async def add_payout_address(world: World, *, network: str, address: str = PAYEE) -> None:
+    """The workspace's test-mode payout address on `network`."""
+    async with transaction(world.sessionmaker) as session:
+        session.add(
+            PayoutAddress(
+                id=new_id("payout"),
+                workspace_id=world.workspace_id,
+                mode=Mode.TEST,
+                network=network,
+                address=address,
+            )
+        )
+
+
+async def subscribe_through_checkout(
+    world: World, registry: NetworkRegistry, price_id: str, *, network: str
+) -> tuple[str, LocalAccount]:
+    """A subscription to `price_id` made by a real checkout on `network` (a payout address is
+    added): a fresh customer signs, and the first period, if any is due, is collected."""
+    await add_payout_address(world, network=network)
+    checkout_id, customer = await open_checkout(world, registry, price_id, network=network)
+    completed = await sign_and_complete(world, registry, checkout_id, customer)
+    if completed.payment is not None:
+        assert await world.collect(completed.payment.id) is PaymentStatus.SUCCEEDED
+    return completed.subscription.id, customer

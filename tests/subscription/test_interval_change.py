@@ -14,11 +14,9 @@ from sqlalchemy import select
 
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.db.engine import transaction
-from cyphera.kit.ids import new_id
 from cyphera.kit.periods import START_SKEW, Interval
-from cyphera.models import CheckoutSession, Invoice, Payment, PayoutAddress, Permission
+from cyphera.models import CheckoutSession, Invoice, Payment, Permission
 from cyphera.models.invoice import InvoiceStatus
-from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.permission.service import is_usable
@@ -27,7 +25,11 @@ from cyphera.subscription.errors import PermissionInsufficient
 from cyphera.subscription.proration import ProrationBehavior
 from cyphera.subscription.schemas import ProrationBehaviorName, SubscriptionUpdate
 from tests.coupon.helpers import apply, lines, make_coupon
-from tests.subscription.helpers import PAYEE, World, open_checkout, sign_and_complete
+from tests.subscription.helpers import (
+    World,
+    sign_and_complete,
+    subscribe_through_checkout,
+)
 
 NETWORK = "base-sepolia"
 MONTHLY = 3000
@@ -57,21 +59,7 @@ async def subscribed(
     """A subscription to 30.00 a month through a real checkout; its first period paid, or
     trialing."""
     price_id = await world.price(MONTHLY, trial_period_days=trial_period_days)
-    async with transaction(world.sessionmaker) as session:
-        session.add(
-            PayoutAddress(
-                id=new_id("payout"),
-                workspace_id=world.workspace_id,
-                mode=Mode.TEST,
-                network=NETWORK,
-                address=PAYEE,
-            )
-        )
-    checkout_id, customer = await open_checkout(world, registry, price_id, network=NETWORK)
-    completed = await sign_and_complete(world, registry, checkout_id, customer)
-    if completed.payment is not None:
-        assert await world.collect(completed.payment.id) is PaymentStatus.SUCCEEDED
-    return completed.subscription.id, customer
+    return await subscribe_through_checkout(world, registry, price_id, network=NETWORK)
 
 
 async def request_change(

@@ -15,9 +15,8 @@ from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.checkout import errors as checkout_errors
 from cyphera.checkout import service as checkout
 from cyphera.db.engine import transaction
-from cyphera.kit.ids import new_id
 from cyphera.kit.money import Cents, cents_to_token_units
-from cyphera.models import CheckoutSession, Invoice, Payment, PayoutAddress, Permission
+from cyphera.models import CheckoutSession, Invoice, Payment, Permission
 from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.mixins import Mode
@@ -28,7 +27,11 @@ from cyphera.subscription import scheduler, service
 from cyphera.subscription.errors import PermissionInsufficient
 from cyphera.subscription.proration import ProrationBehavior
 from cyphera.subscription.schemas import ProrationBehaviorName, SubscriptionUpdate
-from tests.subscription.helpers import PAYEE, World, open_checkout, sign_and_complete
+from tests.subscription.helpers import (
+    World,
+    sign_and_complete,
+    subscribe_through_checkout,
+)
 
 NETWORK = "base-sepolia"
 PRICE_A, PRICE_B, PRICE_C = 3000, 5000, 7000
@@ -54,21 +57,7 @@ def requester(world: World, registry: NetworkRegistry) -> service.PermissionRequ
 async def subscribed(world: World, registry: NetworkRegistry) -> tuple[str, LocalAccount]:
     """An active subscription to a 30.00/month price, through a real checkout, first period paid."""
     price_id = await world.price(PRICE_A)
-    async with transaction(world.sessionmaker) as session:
-        session.add(
-            PayoutAddress(
-                id=new_id("payout"),
-                workspace_id=world.workspace_id,
-                mode=Mode.TEST,
-                network=NETWORK,
-                address=PAYEE,
-            )
-        )
-    checkout_id, customer = await open_checkout(world, registry, price_id, network=NETWORK)
-    completed = await sign_and_complete(world, registry, checkout_id, customer)
-    assert completed.payment is not None
-    assert await world.collect(completed.payment.id) is PaymentStatus.SUCCEEDED
-    return completed.subscription.id, customer
+    return await subscribe_through_checkout(world, registry, price_id, network=NETWORK)
 
 
 async def change(

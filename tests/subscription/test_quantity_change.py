@@ -16,14 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.db.engine import transaction
 from cyphera.kit.clock import FrozenClock
-from cyphera.kit.ids import new_id
 from cyphera.kit.money import Cents, cents_to_token_units
 from cyphera.kit.periods import Interval
-from cyphera.models import CheckoutSession, Invoice, InvoiceLineItem, PayoutAddress, Permission
+from cyphera.models import CheckoutSession, Invoice, InvoiceLineItem, Permission
 from cyphera.models.checkout_session import CheckoutSessionStatus
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.invoice_line_item import InvoiceLineKind
-from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.subscription import billing, service
@@ -33,12 +31,11 @@ from cyphera.subscription.schemas import SubscriptionUpdate
 from tests.fixtures.api import WorkspaceKeys
 from tests.subscription.conftest import START
 from tests.subscription.helpers import (
-    PAYEE,
     FakeGateway,
     World,
     make_world,
-    open_checkout,
     sign_and_complete,
+    subscribe_through_checkout,
 )
 
 S = SubscriptionStatus
@@ -314,21 +311,7 @@ def requester(world: World, registry: NetworkRegistry) -> service.PermissionRequ
 async def subscribed(world: World, registry: NetworkRegistry) -> tuple[str, LocalAccount]:
     """1 seat of a 30.00/month price, through a real checkout (cap 30.00), first period paid."""
     price_id = await world.price(3000)
-    async with transaction(world.sessionmaker) as session:
-        session.add(
-            PayoutAddress(
-                id=new_id("payout"),
-                workspace_id=world.workspace_id,
-                mode=Mode.TEST,
-                network=NETWORK,
-                address=PAYEE,
-            )
-        )
-    checkout_id, customer = await open_checkout(world, registry, price_id, network=NETWORK)
-    completed = await sign_and_complete(world, registry, checkout_id, customer)
-    assert completed.payment is not None
-    assert await world.collect(completed.payment.id) is PaymentStatus.SUCCEEDED
-    return completed.subscription.id, customer
+    return await subscribe_through_checkout(world, registry, price_id, network=NETWORK)
 
 
 async def test_seats_above_the_cap_wait_for_a_larger_permission_then_apply(
