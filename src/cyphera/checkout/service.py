@@ -331,6 +331,7 @@ async def create_session(
         await _fix_terms(
             session,
             checkout,
+            customer_address=customer_address,
             price=price,
             network=choice[0],
             token=choice[1],
@@ -380,6 +381,7 @@ async def _fix_terms(
     session: AsyncSession,
     checkout: CheckoutSession,
     *,
+    customer_address: str,
     price: Price,
     network: Network,
     token: Token,
@@ -388,16 +390,13 @@ async def _fix_terms(
     now: datetime,
     permission_lifetime: timedelta,
 ) -> None:
-    if checkout.customer_address is None:
-        raise errors.CustomerAddressRequired(
-            "say which wallet will pay: `customer_address`", param="customer_address"
-        )
+    """Store the terms of `checkout` for the wallet, network and token chosen."""
     terms = permission_requests.periodic_terms(
         price=price,
         quantity=checkout.quantity,
         network=network,
         token=token,
-        customer_address=checkout.customer_address,
+        customer_address=customer_address,
         payee=payee,
         redeemer=await gateway.redeemer(network.chain_id),
         now=now,
@@ -446,7 +445,8 @@ async def prepare_session(
                 param="customer_address",
             )
         checkout.customer_address = customer_address
-    if checkout.customer_address is None:
+    wallet = checkout.customer_address
+    if wallet is None:
         raise errors.CustomerAddressRequired(
             "say which wallet will pay: `customer_address`", param="customer_address"
         )
@@ -467,7 +467,7 @@ async def prepare_session(
         previous is not None
         and previous.network == network.key
         and previous.token_symbol == token.symbol
-        and previous.customer_address == checkout.customer_address
+        and previous.customer_address == wallet
     ):
         return checkout
     payee = (await _payout_addresses(session, Scope(workspace_id, mode))).get(network.key)
@@ -478,6 +478,7 @@ async def prepare_session(
     await _fix_terms(
         session,
         checkout,
+        customer_address=wallet,
         price=await session.get_one(Price, checkout.price_id),
         network=network,
         token=token,
