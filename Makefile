@@ -61,5 +61,6 @@ proto: python-deps ## regenerate the signer's gRPC code from proto/
 bench-gas: setup ## gas per charge on a fresh anvil, vs a plain ERC-20 transfer
 	$(RUN) python scripts/bench_gas.py
 
-clean: ## remove local state (.cyphera/: dev database and chain) and build outputs
+clean: ## remove local state (.cyphera/: dev database and chain, wherever kept) and build outputs
+	@if [ -x .venv/bin/cyphera ]; then .venv/bin/cyphera clean; fi
 	rm -rf .cyphera build

@@ -1,6 +1,7 @@
 """``cyphera``: one command for every process and the operator's tasks.
 
 cyphera dev                    the whole platform on embedded defaults (make dev)
+cyphera clean                  forget the dev state: database cluster and chain (make clean)
 cyphera api | worker | signer  one process each, configured from CYPHERA_* settings
 cyphera workspace create       a workspace and its first test secret key
 cyphera db upgrade             apply migrations
@@ -16,8 +17,12 @@ import uvicorn
 
 from cyphera.api.app import create_app
 from cyphera.config import Settings
+from cyphera.db.cluster import ClusterError
 from cyphera.db.migrate import upgrade
 from cyphera.dev import main as dev_main
+from cyphera.dev import stack as dev_stack
+from cyphera.dev.record import RunningStack
+from cyphera.exceptions import AppError
 from cyphera.signer.cli import app as signer_app
 from cyphera.worker.main import run_worker
 from cyphera.workspace.cli import app as workspace_app
@@ -48,7 +53,25 @@ def dev() -> None:
     """Run everything locally: PostgreSQL, anvil with the framework, demo data, api, worker, signer."""
     settings = Settings()
     _logging(settings)
-    raise typer.Exit(dev_main.run(settings))
+    try:
+        code = dev_main.run(settings)
+    except (ClusterError, AppError) as exc:
+        # What stands in the way and what fixes it, in one line: never a traceback.
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def clean() -> None:
+    """Delete the local dev state (database cluster, chain); `make clean` runs this."""
+    settings = Settings()
+    paths = dev_stack.DevPaths(settings.home)
+    if RunningStack.find(paths.record) is not None:
+        typer.echo("error: `cyphera dev` is running from this checkout: stop it first", err=True)
+        raise typer.Exit(1)
+    dev_stack.forget(paths)
+    typer.echo(f"removed the dev state in {paths.home}")
 
 
 @app.command()

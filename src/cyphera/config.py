@@ -45,10 +45,13 @@ def default_home() -> Path:
     return project_root() / ".cyphera"
 
 
+def dev_database_url(port: int = DEV_DATABASE_PORT) -> str:
+    """The database ``cyphera dev`` runs, on `port`."""
+    return f"postgresql+psycopg://cyphera@127.0.0.1:{port}/cyphera"
+
+
 class DatabaseSettings(BaseModel):
-    url: SecretStr = SecretStr(
-        f"postgresql+psycopg://cyphera@127.0.0.1:{DEV_DATABASE_PORT}/cyphera"
-    )
+    url: SecretStr = SecretStr(dev_database_url())
     pool_size: int = Field(default=10, ge=1, le=200)
     echo: bool = False
 
@@ -168,6 +171,24 @@ class Settings(BaseSettings):
     # unreadable (rotate the webhook secrets afterwards).
     encryption_key: SecretStr = Field(default=SecretStr(DEV_ENCRYPTION_KEY), min_length=32)
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _database_follows_dev_port(self) -> Settings:
+        # Without an explicit URL the database is the `cyphera dev` one, on whatever port that
+        # was told to use: `CYPHERA_DEV__DATABASE_PORT=54339` moves both together.
+        if "url" not in self.database.model_fields_set:
+            default = self.database.model_copy(
+                update={"url": SecretStr(dev_database_url(self.dev.database_port))}
+            )
+            # Still a default, not a choice: the CLI prefers a running `make dev` over it.
+            default.model_fields_set.discard("url")
+            self.database = default
+        return self
+
+    @property
+    def database_url_given(self) -> bool:
+        """Whether the database URL was set (``CYPHERA_DATABASE__URL``), not defaulted."""
+        return "url" in self.database.model_fields_set
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

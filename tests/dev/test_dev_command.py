@@ -6,11 +6,13 @@ touches a developer's `.cyphera/` or a `make dev` already running.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,6 +25,7 @@ import httpx
 import pytest
 
 from cyphera.db.cluster import free_port
+from cyphera.dev.stack import SERVER_STATE_ROOT, DevPaths, forget
 
 STARTUP_SECONDS = 240.0
 
@@ -85,10 +88,27 @@ class DevProcess:
 
 @pytest.fixture
 def dev_home() -> Iterator[Path]:
-    home = Path(tempfile.mkdtemp(prefix="cyphera-dev-home-"))
-    home.chmod(0o755)  # the PostgreSQL server runs as `postgres` when we are root
+    # A checkout in a folder only its owner may enter, as in root's home (0700) or `mktemp -d`:
+    # as root, the PostgreSQL server (run as `postgres`) cannot reach into it.
+    private = Path(tempfile.mkdtemp(prefix="cyphera-dev-private-"))
+    assert private.stat().st_mode & 0o777 == 0o700
+    home = private / "checkout" / ".cyphera"
     yield home
-    shutil.rmtree(home, ignore_errors=True)
+    forget(DevPaths(home))
+    shutil.rmtree(private, ignore_errors=True)
+
+
+def cli(home: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+    """`cyphera …` in another terminal of the same checkout: only its home and `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CYPHERA_")}
+    return subprocess.run(
+        [sys.executable, "-m", "cyphera", *args],
+        env={**env, "CYPHERA_HOME": str(home), **settings},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: Path) -> None:
@@ -104,11 +124,32 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
         ).json()
         assert [p["unit_amount"] for p in prices["data"]] == [1999]
         assert httpx.get(f"{first.api_url}/v1/prices").status_code == 401
+
+        # The CLI of another terminal finds this stack on its non-default ports.
+        created = cli(dev_home, "workspace", "create", "--name", "Second shop", "--json")
+        assert created.returncode == 0, created.stderr
+        second_key = json.loads(created.stdout)["secret_key"]
+        own = httpx.get(
+            f"{first.api_url}/v1/prices", headers={"Authorization": f"Bearer {second_key}"}
+        )
+        assert own.status_code == 200
+        assert own.json()["data"] == []
+
+        # A second `make dev` from the same checkout says so in one line.
+        again = cli(dev_home, "dev")
+        assert again.returncode == 1
+        assert again.stderr.startswith("error: `cyphera dev` already runs from this checkout")
+        assert "Traceback" not in again.stderr + again.stdout
         assert first.interrupt() == 0
     finally:
         first.kill()
     assert (dev_home / "chain" / "deployment.json").is_file()
     assert (dev_home / "postgres" / "PG_VERSION").is_file()
+    assert not (dev_home / "dev.json").exists()
+    if os.geteuid() == 0:
+        # The server's user could not enter the checkout: the cluster lives where it can.
+        assert (dev_home / "postgres").is_symlink()
+        assert (dev_home / "postgres").resolve().is_relative_to(SERVER_STATE_ROOT)
 
     second = DevProcess(dev_home, ports)
     try:
@@ -122,3 +163,28 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
         assert second.interrupt() == 0
     finally:
         second.kill()
+
+
+def test_dev_with_its_database_port_taken_says_what_to_do(dev_home: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = {name: free_port() for name in ("api", "anvil", "signer")}
+        result = cli(
+            dev_home,
+            "dev",
+            CYPHERA_API__PORT=str(ports["api"]),
+            CYPHERA_DEV__ANVIL_PORT=str(ports["anvil"]),
+            CYPHERA_DEV__SIGNER_PORT=str(ports["signer"]),
+            CYPHERA_DEV__DATABASE_PORT=str(port),
+        )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("20")]
+    assert errors == [
+        f"error: port {port} on 127.0.0.1 is taken by another program, so PostgreSQL cannot "
+        "listen there: stop that program, or pick another port "
+        f"(e.g. `CYPHERA_DEV__DATABASE_PORT={port + 10} make dev`)"
+    ]
+    assert "Traceback" not in result.stdout
+    assert not (dev_home / "postgres" / "PG_VERSION").exists()  # no cluster was made

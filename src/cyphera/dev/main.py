@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 
 import httpx
 
+from cyphera.chain.devnet.anvil import port_is_free
 from cyphera.chain.networks import rpc_env_var
 from cyphera.config import Settings
 from cyphera.dev import stack
+from cyphera.dev.record import RunningStack
 from cyphera.dev.seed import seed_demo
 from cyphera.dev.supervisor import Child, Supervisor
+from cyphera.exceptions import Unavailable
 
 log = logging.getLogger("cyphera.dev")
 
@@ -38,17 +42,50 @@ async def _wait_healthy(url: str, supervisor: Supervisor, within: float = 90.0) 
     return False
 
 
+class DevStartError(Unavailable):
+    """``cyphera dev`` cannot start; the message says what is in the way and what to do."""
+
+    code = "dev_cannot_start"
+
+
+def _check_ports(settings: Settings) -> None:
+    """Refuse at once a port another program holds, rather than a child dying on it later."""
+    wanted = {
+        "API": ("CYPHERA_API__PORT", settings.api.port),
+        "signer": ("CYPHERA_DEV__SIGNER_PORT", settings.dev.signer_port),
+        "anvil": ("CYPHERA_DEV__ANVIL_PORT", settings.dev.anvil_port),
+    }
+    for service, (variable, port) in wanted.items():
+        if not port_is_free(settings.api.host if service == "API" else "127.0.0.1", port):
+            raise DevStartError(
+                f"port {port} for the {service} is taken by another program (another "
+                f"`make dev`?): stop it, or pick another port (e.g. `{variable}={port + 10} "
+                "make dev`)"
+            )
+
+
 def run(settings: Settings) -> int:
     started = time.monotonic()
     paths = stack.DevPaths(settings.home)
+    running = RunningStack.find(paths.record)
+    if running is not None:
+        raise DevStartError(
+            f"`cyphera dev` already runs from this checkout (pid {running.pid}, API at "
+            f"{running.api_url}): use it, or stop it with Ctrl-C in its terminal first"
+        )
+    _check_ports(settings)
     paths.home.mkdir(parents=True, exist_ok=True)
 
-    _step(f"PostgreSQL (data in {paths.postgres})")
+    _step(f"PostgreSQL (data in {stack.database_dir(paths)})")
     cluster = stack.start_database(paths, port=settings.dev.database_port)
     database_url = cluster.url(stack.DATABASE_NAME, driver="psycopg")
 
     _step("local chain (anvil, prague) with the Delegation Framework v1.3.0 and test USDC/USDT")
-    devnet = stack.start_chain(paths, port=settings.dev.anvil_port)
+    try:
+        devnet = stack.start_chain(paths, port=settings.dev.anvil_port)
+    except BaseException:
+        cluster.stop()
+        raise
     anvil, deployment = devnet.anvil, devnet.deployment
     try:
         _step("demo data")
@@ -98,12 +135,16 @@ def run(settings: Settings) -> int:
                     "`uv run cyphera workspace create --name NAME`"
                 )
             lines.append("Press Ctrl-C to stop.")
+            RunningStack(
+                pid=os.getpid(), database_url=database_url, api_url=api, rpc_url=anvil.rpc_url
+            ).save(paths.record)
             for line in lines:
                 supervisor.say("dev", line)
             return await supervisor.wait()
 
         return asyncio.run(main())
     finally:
+        RunningStack.clear(paths.record)
         _step("stopping the chain (state saved) and PostgreSQL")
         anvil.stop()
         cluster.stop()

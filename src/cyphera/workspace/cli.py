@@ -1,7 +1,8 @@
 """``cyphera workspace …``: create a workspace from the command line.
 
-Mounted by `cyphera.cli` as ``cyphera workspace``. Uses the dev database by default (the one
-``make dev`` runs), or ``--database-url`` / ``CYPHERA_DATABASE__URL``.
+Mounted by `cyphera.cli` as ``cyphera workspace``. Uses ``--database-url`` or
+``CYPHERA_DATABASE__URL`` when given, else the database of the ``make dev`` running from this
+checkout (found through ``.cyphera/dev.json``, whatever its ports), else the dev default.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from cyphera.config import DatabaseSettings, Settings
 from cyphera.db.engine import create_engine, create_sessionmaker, transaction
+from cyphera.dev.record import RunningStack, record_path
 from cyphera.exceptions import AppError
 from cyphera.kit.clock import system_clock
 from cyphera.workspace.service import CreatedWorkspace, create_workspace
@@ -60,8 +62,14 @@ def create_workspace_command(
     _log_to_stderr()
     settings = Settings()
     database = settings.database
+    public_url = settings.api.public_url.rstrip("/")
+    running = RunningStack.find(record_path(settings.home))
     if database_url is not None:
         database = DatabaseSettings(url=_sqlalchemy_url(database_url), pool_size=1)
+    elif running is not None and not settings.database_url_given:
+        # `make dev` runs in another terminal of this checkout, perhaps on other ports.
+        database = DatabaseSettings(url=running.database_url, pool_size=1)
+        public_url = running.api_url.rstrip("/")
     try:
         created = asyncio.run(_create(database, name=name, owner=owner))
     except AppError as exc:
@@ -87,7 +95,6 @@ def create_workspace_command(
     if as_json:
         typer.echo(json.dumps({"workspace_id": workspace_id, "secret_key": created.secret_key}))
         return
-    public_url = settings.api.public_url.rstrip("/")
     typer.echo(
         f"Created workspace {created.workspace.name!r} ({workspace_id}).\n"
         "\n"
