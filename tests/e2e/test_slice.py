@@ -33,6 +33,7 @@ from tests.fixtures.platform import (
     monthly_price,
     run_worker_once,
 )
+from tests.signer.books import Books
 
 
 async def subscribe(
@@ -130,7 +131,8 @@ async def test_subscribe_charge_renew_and_refuse_a_second_charge(
                 currency="usd",
             )
 
-    # And a charge forced past the database is refused on-chain by the period enforcer
+    # And a charge forced past the database: the signer refuses what the books do not owe, and
+    # one the books wrongly owe (a buggy scheduler) is refused on-chain by the period enforcer
     async with platform.sessionmaker() as db:
         payment = (await db.scalars(select(Payment).order_by(Payment.created_at))).first()
         assert payment is not None
@@ -140,19 +142,28 @@ async def test_subscribe_charge_renew_and_refuse_a_second_charge(
                 payment.permission_id,
             )
         ).context
-    [forced] = await platform.signer.redeem_charges(
-        [
-            ChargeInput(
-                idempotency_key="forced-second-charge",
-                chain_id=chain.deployment.chain_id,
-                permission_context=permission_context,
-                token=payment.token_address,
-                payee=payment.payee,
-                amount=PRICE_UNITS,
-            )
-        ],
-        wait_seconds=20,
+
+    def forced(key: str) -> ChargeInput:
+        return ChargeInput(
+            idempotency_key=key,
+            chain_id=chain.deployment.chain_id,
+            permission_context=permission_context,
+            token=payment.token_address,
+            payee=payment.payee,
+            amount=PRICE_UNITS,
+        )
+
+    [unowed] = await platform.signer.redeem_charges([forced("forced-unowed")], wait_seconds=20)
+    assert unowed.status is ChargeStatus.FAILED
+    assert unowed.failure_code == "policy_violation"
+    books = Books(platform.database_url)
+    try:
+        books.owe(forced("forced-second-charge"))
+    finally:
+        books.close()
+    [second] = await platform.signer.redeem_charges(
+        [forced("forced-second-charge")], wait_seconds=20
     )
-    assert forced.status is ChargeStatus.FAILED
-    assert forced.failure_code == "period_cap_reached"
+    assert second.status is ChargeStatus.FAILED
+    assert second.failure_code == "period_cap_reached"
     assert chain.token_balance("USDC", merchant) == 2 * PRICE_UNITS

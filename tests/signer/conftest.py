@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from cyphera.signer.keys import RelayerKey
 from cyphera.signer.models import SignerCharge, SignerTransaction
 from cyphera.signer.schemas import ChargeInput
 from cyphera.signer.server import RunningSigner, start_signer
+from tests.signer.books import Books
 
 TOKEN = "test-signer-token-with-enough-entropy-0123456789"
 USDC = 10**6
@@ -55,6 +56,7 @@ class Grant:
     payee: str
     token: str
     period_amount: int
+    books: Books
 
     def charge(
         self,
@@ -63,8 +65,10 @@ class Grant:
         amount: int | None = None,
         payee: str | None = None,
         token: str | None = None,
+        owed: bool = True,
     ) -> ChargeInput:
-        return ChargeInput(
+        """A charge under this grant, recorded in the books as owed unless `owed` is False."""
+        charge = ChargeInput(
             idempotency_key=key,
             chain_id=LOCAL_CHAIN_ID,
             permission_context=self.context,
@@ -72,6 +76,9 @@ class Grant:
             payee=payee or self.payee,
             amount=self.period_amount if amount is None else amount,
         )
+        if owed:
+            self.books.owe(charge)
+        return charge
 
 
 @dataclass
@@ -83,6 +90,7 @@ class SignerWorld:
     registry: NetworkRegistry
     database_url: str
     sessionmaker: async_sessionmaker[AsyncSession]
+    books: Books
 
     @property
     def usdc(self) -> str:
@@ -151,6 +159,7 @@ class SignerWorld:
             payee=payee_address,
             token=self.usdc,
             period_amount=period_amount,
+            books=self.books,
         )
 
     def revoke(self, grant: Grant) -> None:
@@ -179,12 +188,14 @@ class SignerWorld:
 @pytest.fixture
 def world(
     chain: Devnet, database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
-) -> SignerWorld:
+) -> Iterator[SignerWorld]:
     relayer = chain.new_account(ether=10)
     registry = load_registry(
         chain.deployment, {"CYPHERA_RPC_LOCAL": chain.rpc_url}, artifacts=chain.artifacts
     )
-    return SignerWorld(chain, relayer, registry, database_url, sessionmaker)
+    books = Books(database_url)
+    yield SignerWorld(chain, relayer, registry, database_url, sessionmaker, books)
+    books.close()
 
 
 StartSigner = Callable[..., Awaitable[tuple[RunningSigner, SignerClient]]]

@@ -14,6 +14,8 @@ async def _refused(world: SignerWorld, client: SignerClient, charge: ChargeInput
     [result] = await client.redeem_charges([charge], wait_seconds=5)
     assert result.status is ChargeStatus.FAILED
     assert result.tx_hash is None
+    # Refused by the caveat policy itself: the books owed this charge (see test_books.py).
+    assert "no in-flight payment" not in (result.failure_message or "")
     assert await world.transactions() == []
     return result.failure_code
 
@@ -87,18 +89,17 @@ async def test_an_unknown_chain_is_refused(world: SignerWorld, client: SignerCli
     grant = world.grant(world.customer())
     charge = grant.charge("chain", amount=USDC)
 
-    code = await _refused(
-        world,
-        client,
-        ChargeInput(
-            idempotency_key=charge.idempotency_key,
-            chain_id=999_999,
-            permission_context=charge.permission_context,
-            token=charge.token,
-            payee=charge.payee,
-            amount=charge.amount,
-        ),
+    elsewhere = ChargeInput(
+        idempotency_key=charge.idempotency_key + "-elsewhere",
+        chain_id=999_999,
+        permission_context=charge.permission_context,
+        token=charge.token,
+        payee=charge.payee,
+        amount=charge.amount,
     )
+    world.books.owe(elsewhere)
+
+    code = await _refused(world, client, elsewhere)
 
     assert code == FailureCode.POLICY_VIOLATION
 
@@ -109,17 +110,16 @@ async def test_a_context_that_does_not_decode_is_an_invalid_permission(
     grant = world.grant(world.customer())
     charge = grant.charge("garbage", amount=USDC)
 
-    code = await _refused(
-        world,
-        client,
-        ChargeInput(
-            idempotency_key="garbage",
-            chain_id=charge.chain_id,
-            permission_context=b"\x00" * 31 + b"\x20" + b"\x01",
-            token=charge.token,
-            payee=charge.payee,
-            amount=charge.amount,
-        ),
+    garbage = ChargeInput(
+        idempotency_key="garbage-context",
+        chain_id=charge.chain_id,
+        permission_context=b"\x00" * 31 + b"\x20" + b"\x01",
+        token=charge.token,
+        payee=charge.payee,
+        amount=charge.amount,
     )
+    world.books.owe(garbage)
+
+    code = await _refused(world, client, garbage)
 
     assert code == FailureCode.INVALID_PERMISSION

@@ -17,15 +17,20 @@ from cyphera.signer.rpc import RpcClient
 log = logging.getLogger(__name__)
 
 _HTTP_SCHEMES = ("http://", "https://")
+# What the relayer may commit to (signed gas limits) per chain in any hour: about 3,800 batched
+# charges at 131,362 gas each. A bound on what a leaked signer token, or a bug, could burn.
+DEFAULT_GAS_BUDGET_PER_HOUR = 500_000_000
 
 
 @dataclass(frozen=True, slots=True)
 class ChainRuntime:
-    """One served chain: its registry entry, RPC client and maxFeePerGas ceiling (wei)."""
+    """One served chain: its registry entry, RPC client, maxFeePerGas ceiling (wei) and the gas
+    the relayer may commit to in any hour."""
 
     network: Network
     rpc: RpcClient
     max_fee_ceiling: int
+    gas_budget_per_hour: int = DEFAULT_GAS_BUDGET_PER_HOUR
 
     @property
     def chain_id(self) -> int:
@@ -42,6 +47,8 @@ def build_chains(
     fee_ceilings: Mapping[int, int],
     default_fee_ceiling: int,
     rpc_timeout_seconds: float,
+    gas_budgets: Mapping[int, int] | None = None,
+    default_gas_budget: int = DEFAULT_GAS_BUDGET_PER_HOUR,
 ) -> dict[int, ChainRuntime]:
     """A runtime for every registry network with RPC URLs, by chain id."""
     chains: dict[int, ChainRuntime] = {}
@@ -56,6 +63,7 @@ def build_chains(
             network=network,
             rpc=RpcClient(urls, chain_id=network.chain_id, timeout_seconds=rpc_timeout_seconds),
             max_fee_ceiling=fee_ceilings.get(network.chain_id, default_fee_ceiling),
+            gas_budget_per_hour=(gas_budgets or {}).get(network.chain_id, default_gas_budget),
         )
         log.info("signer.chain_served chain_id=%s network=%s", network.chain_id, network.key)
     return chains

@@ -20,6 +20,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cyphera.config import DEV_SIGNER_PORT, DEV_SIGNER_TOKEN, DatabaseSettings, Environment
+from cyphera.signer.chains import DEFAULT_GAS_BUDGET_PER_HOUR
 
 GWEI = 10**9
 DEFAULT_MAX_FEE_PER_GAS_WEI = 500 * GWEI
@@ -62,6 +63,10 @@ class SignerSettings(BaseSettings):
     # Fee ceilings: maxFeePerGas never exceeds the chain's entry, else the default.
     max_fee_per_gas_wei: dict[int, int] = Field(default_factory=dict)
     default_max_fee_per_gas_wei: int = Field(default=DEFAULT_MAX_FEE_PER_GAS_WEI, gt=0)
+    # Gas the relayer may commit to per chain in any hour (the chain's entry, else the default);
+    # past it, charges wait (`gas_budget_exhausted`) rather than the relayer being drained.
+    gas_budget_per_hour: dict[int, int] = Field(default_factory=dict)
+    default_gas_budget_per_hour: int = Field(default=DEFAULT_GAS_BUDGET_PER_HOUR, gt=0)
     # How often in-flight work is polled when nothing wakes the processor earlier.
     poll_interval_seconds: float = Field(default=1.0, gt=0)
     # A broadcast transaction not mined after this long is re-priced (an explicit replacement).

@@ -9,7 +9,9 @@ Tree (each also subclasses the `cyphera.exceptions` class that gives its ``kind`
     ├── ChargeNotFound        not_found    no charge with that idempotency key
     ├── ChainNotServed        not_found    no RPC configured for that chain id
     ├── ChainUnavailable      unavailable  every RPC endpoint of a chain failed (retryable)
-    └── RelayerUnderfunded    unavailable  the relayer cannot pay for gas (retryable)
+    ├── RelayerUnderfunded    unavailable  the relayer cannot pay for gas (retryable)
+    └── GasBudgetExhausted    unavailable  the relayer's gas budget for the hour is spent
+                                           (retryable: a leaked token cannot drain it)
 
 `PolicyRefusal` is not an exception callers see: the service turns it into a FAILED charge.
 Messages never contain keys, tokens or RPC URLs (which often embed an API key).
@@ -51,6 +53,10 @@ class ChainUnavailable(SignerError, Unavailable):
 
 class RelayerUnderfunded(SignerError, Unavailable):
     code = FailureCode.RELAYER_UNDERFUNDED.value
+
+
+class GasBudgetExhausted(SignerError, Unavailable):
+    code = FailureCode.GAS_BUDGET_EXHAUSTED.value
 
 
 class PolicyRefusal(Exception):

@@ -9,8 +9,8 @@ and, if it would revert, cut to its longest prefix that does not; the rest wait 
 where their own pre-flight tells the truth. The transaction row is committed with the charges
 linked to it, then broadcast.
 
-An unreachable chain or an underfunded relayer proves nothing about a charge: it stays pending with
-that retryable reason, and the next pass tries again.
+An unreachable chain, an underfunded relayer or a spent hourly gas budget proves nothing about a
+charge: it stays pending with that retryable reason, and the next pass tries again.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cyphera.kit.clock import Clock, system_clock
 from cyphera.signer import repository
 from cyphera.signer.chains import ChainRuntime
-from cyphera.signer.errors import ChainUnavailable, PolicyRefusal, RelayerUnderfunded
+from cyphera.signer.errors import (
+    ChainUnavailable,
+    GasBudgetExhausted,
+    PolicyRefusal,
+    RelayerUnderfunded,
+)
 from cyphera.signer.models import SignerCharge, SignerTransaction
 from cyphera.signer.policy import Redemption, check_policy
 from cyphera.signer.preflight import Preflight, redeem_calldata
@@ -68,7 +73,7 @@ class ChargeProcessor:
                 ready = await self._screen(chain, preflight, charges)
                 if ready:
                     created = await self._sign_batch(session, chain, preflight, ready)
-            except (ChainUnavailable, RelayerUnderfunded) as exc:
+            except (ChainUnavailable, RelayerUnderfunded, GasBudgetExhausted) as exc:
                 code = FailureCode(exc.code)
                 for charge in charges:
                     if charge.transaction_id is None and not charge.status.is_terminal:

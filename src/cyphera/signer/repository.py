@@ -6,12 +6,25 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import BigInteger, LargeBinary, String, column, func, or_, select, table, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cyphera.db.types import Uint256
 from cyphera.signer.models import IN_FLIGHT_TX, SignerCharge, SignerTransaction, TxStatus
-from cyphera.signer.schemas import ChargeResult, ChargeStatus
+from cyphera.signer.schemas import ChargeInput, ChargeResult, ChargeStatus
+
+# The one view of the books the signer reads (migration 0013): in-flight payments under active
+# permissions. Declared here as a bare table, so the signer imports nothing of billing's models.
+_owed = table(
+    "signer_owed_charges",
+    column("idempotency_key", String),
+    column("chain_id", BigInteger),
+    column("permission_context", LargeBinary),
+    column("token", String),
+    column("payee", String),
+    column("amount", Uint256),
+)
 
 
 def relayer_lock_key(chain_id: int, relayer: str) -> int:
@@ -166,3 +179,38 @@ async def count_in_flight(session: AsyncSession, chain_id: int, relayer: str) ->
         )
     )
     return int(result or 0)
+
+
+async def is_owed(session: AsyncSession, charge: ChargeInput) -> bool:
+    """Whether the books hold an in-flight payment under an active permission that is exactly
+    `charge`: same key, chain, permission context, token, payee and amount."""
+    found = await session.scalar(
+        select(func.count())
+        .select_from(_owed)
+        .where(
+            _owed.c.idempotency_key == charge.idempotency_key,
+            _owed.c.chain_id == charge.chain_id,
+            _owed.c.permission_context == charge.permission_context,
+            func.lower(_owed.c.token) == charge.token.lower(),
+            func.lower(_owed.c.payee) == charge.payee.lower(),
+            _owed.c.amount == charge.amount,
+        )
+    )
+    return bool(found)
+
+
+async def gas_reserved_within(
+    session: AsyncSession, chain_id: int, relayer: str, seconds: int
+) -> int:
+    """Gas the relayer's transactions signed in the last `seconds` may burn: their gas limits, a
+    fee bump's copy not counted twice (only one of them can be mined)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(SignerTransaction.gas_limit), 0)).where(
+            SignerTransaction.chain_id == chain_id,
+            SignerTransaction.relayer == relayer,
+            SignerTransaction.replaces_id.is_(None),
+            SignerTransaction.created_at
+            >= func.now() - func.make_interval(0, 0, 0, 0, 0, 0, seconds),
+        )
+    )
+    return int(total or 0)

@@ -34,8 +34,8 @@ class ChargeStatus(enum.StrEnum):
 
 class FailureCode(enum.StrEnum):
     """Stable reasons. The first six (and ``policy_violation``) are final on a ``failed`` charge;
-    ``chain_unavailable`` and ``relayer_underfunded`` are retryable and only ever explain why a
-    charge is still ``pending``."""
+    ``chain_unavailable``, ``relayer_underfunded`` and ``gas_budget_exhausted`` are retryable and
+    only ever explain why a charge is still ``pending``."""
 
     INSUFFICIENT_BALANCE = "insufficient_balance"
     PERMISSION_REVOKED = "permission_revoked"
@@ -46,10 +46,15 @@ class FailureCode(enum.StrEnum):
     TRANSACTION_REVERTED = "transaction_reverted"
     CHAIN_UNAVAILABLE = "chain_unavailable"
     RELAYER_UNDERFUNDED = "relayer_underfunded"
+    GAS_BUDGET_EXHAUSTED = "gas_budget_exhausted"
 
     @property
     def is_retryable(self) -> bool:
-        return self in (FailureCode.CHAIN_UNAVAILABLE, FailureCode.RELAYER_UNDERFUNDED)
+        return self in (
+            FailureCode.CHAIN_UNAVAILABLE,
+            FailureCode.RELAYER_UNDERFUNDED,
+            FailureCode.GAS_BUDGET_EXHAUSTED,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,8 @@ async def start_signer(
         fee_ceilings=settings.max_fee_per_gas_wei,
         default_fee_ceiling=settings.default_max_fee_per_gas_wei,
         rpc_timeout_seconds=settings.rpc_timeout_seconds,
+        gas_budgets=settings.gas_budget_per_hour,
+        default_gas_budget=settings.default_gas_budget_per_hour,
     )
     try:
         await _check_chain_ids(chains)

@@ -1,7 +1,10 @@
 """The signer's operations as the gRPC servicer calls them (no protobuf here).
 
 `redeem` persists each new charge — pending when it passes policy, failed with its reason when not
-— in one commit, wakes the engine and waits for the outcome. A known idempotency key returns the
+— in one commit, wakes the engine and waits for the outcome. Policy starts with the books: a
+charge is accepted only when the shared database holds an in-flight payment under an active
+permission that is exactly this charge (`repository.is_owed`), so a leaked signer token cannot
+move funds the platform is not owed, even within what a customer's caveats would allow. A known idempotency key returns the
 stored charge; reusing a key for a different request is a conflict. Persisting before anything is
 signed is what lets the API retry freely after a timeout: asking again is always safe.
 """
@@ -109,7 +112,10 @@ class SignerService:
             for key, request in requests.items():
                 stored = await repository.get_charge(session, key)
                 if stored is None:
-                    await repository.insert_charge_if_absent(session, self._new_row(request))
+                    owed = await repository.is_owed(session, request)
+                    await repository.insert_charge_if_absent(
+                        session, self._new_row(request, owed=owed)
+                    )
                     # Re-read: a concurrent call may have inserted the key first.
                     stored = await repository.get_charge(session, key)
                 if stored is None or not _same_request(stored, request):
@@ -122,7 +128,7 @@ class SignerService:
         results = await self._wait(list(requests), results, wait_seconds)
         return [results[charge.idempotency_key] for charge in charges]
 
-    def _new_row(self, request: ChargeInput) -> dict[str, Any]:
+    def _new_row(self, request: ChargeInput, *, owed: bool) -> dict[str, Any]:
         row: dict[str, Any] = {
             "idempotency_key": request.idempotency_key,
             "chain_id": request.chain_id,
@@ -134,6 +140,12 @@ class SignerService:
             "attempts": 0,
         }
         try:
+            if not owed:
+                # Whatever the caveats allow, the relayer only collects what the books owe.
+                raise PolicyRefusal(
+                    FailureCode.POLICY_VIOLATION,
+                    "no in-flight payment under an active permission matches this charge",
+                )
             redemption = self._check(request)
         except PolicyRefusal as refusal:
             log.info(

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.signer import repository
 from cyphera.signer.chains import ChainRuntime
-from cyphera.signer.errors import ChainUnavailable, RelayerUnderfunded
+from cyphera.signer.errors import ChainUnavailable, GasBudgetExhausted, RelayerUnderfunded
 from cyphera.signer.keys import RelayerKey
 from cyphera.signer.models import SignerCharge, SignerTransaction, TxStatus
 from cyphera.signer.rpc import RpcError
@@ -45,6 +45,8 @@ REPLACEMENT_BUMP_NUMERATOR, REPLACEMENT_BUMP_DENOMINATOR = 1125, 1000
 GAS_LIMIT_MARGIN_NUMERATOR, GAS_LIMIT_MARGIN_DENOMINATOR = 6, 5
 GAS_LIMIT_BUFFER = 20_000
 MAX_IMMEDIATE_REPRICES = 3
+# The gas budget (`ChainRuntime.gas_budget_per_hour`) is counted over this sliding window.
+GAS_BUDGET_WINDOW_SECONDS = 3600
 
 TxHook = Callable[[SignerTransaction], Awaitable[None]]
 
@@ -190,6 +192,14 @@ class TxManager:
         The caller holds `repository.lock_relayer` in this database transaction and commits it
         before calling `broadcast`.
         """
+        committed = await repository.gas_reserved_within(
+            session, chain.chain_id, self.relayer, GAS_BUDGET_WINDOW_SECONDS
+        )
+        if committed + gas_limit > chain.gas_budget_per_hour:
+            raise GasBudgetExhausted(
+                f"relayer {self.relayer} signed {committed} gas on chain {chain.chain_id} in the "
+                f"last hour; {gas_limit} more would pass the budget of {chain.gas_budget_per_hour}"
+            )
         balance = await chain.rpc.balance(self.relayer)
         if balance < gas_limit * fees.max_fee_per_gas:
             raise RelayerUnderfunded(
