@@ -2,6 +2,8 @@
 
 Runs the schemathesis CLI against the real server (uvicorn, real signer, anvil, PostgreSQL) with a
 valid test key, so generated requests reach the handlers instead of stopping at authentication.
+Both positive data (valid by the schema) and negative data (violating it: wrong types, NUL bytes,
+out-of-range numbers, missing fields) are sent: whatever a caller sends, the answer is never 5xx.
 The example count per operation is bounded to keep the run short; the seed is fixed so a failure
 reproduces.
 """
@@ -31,6 +33,10 @@ async def test_no_generated_request_gets_a_server_error(
         "not_a_server_error",
         "--header",
         f"Authorization: Bearer {workspace.secret_key}",
+        "--mode",
+        "all",
+        "--generation-allow-x00",
+        "true",
         "--max-examples",
         str(EXAMPLES_PER_OPERATION),
         "--seed",

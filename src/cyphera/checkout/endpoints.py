@@ -186,7 +186,7 @@ async def complete_checkout_session(
             signature=(
                 bytes.fromhex(body.signature.removeprefix("0x")) if body.signature else None
             ),
-            grant=body.grant,
+            grant=None if body.grant is None else body.grant.model_dump(exclude_none=True),
             registry=registry,
             clock=clock,
         )

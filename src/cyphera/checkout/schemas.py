@@ -19,11 +19,14 @@ from cyphera.delegation import ROOT_AUTHORITY, Delegation, typed_data
 from cyphera.delegation.erc7715 import build_periodic_permission_request
 from cyphera.kit.clock import to_unix
 from cyphera.kit.schema import RequestModel
+from cyphera.kit.text import StorableStr
 from cyphera.models import CheckoutSession as CheckoutSessionModel
 
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 HexSignature = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{130}$")]
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://")]
+Url = Annotated[
+    str, StringConstraints(min_length=1, max_length=2048, pattern=r"^https?://[^\s\x00]+$")
+]
 
 _CUSTOMER_ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 _PAYEE = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
@@ -92,8 +95,9 @@ _CHECKOUT_SESSION_EXAMPLE: JsonDict = {
 }
 
 
-NetworkKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
-TokenSymbol = Annotated[str, StringConstraints(min_length=1, max_length=16)]
+NetworkKey = Annotated[StorableStr, StringConstraints(min_length=1, max_length=40)]
+TokenSymbol = Annotated[StorableStr, StringConstraints(min_length=1, max_length=16)]
+ObjectId = Annotated[StorableStr, StringConstraints(min_length=1, max_length=100)]
 
 
 def _checksum(value: str | None) -> str | None:
@@ -124,7 +128,7 @@ class CheckoutSessionCreate(RequestModel):
         }
     )
 
-    price: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    price: ObjectId
     quantity: int = Field(default=1, ge=1, le=10_000)
     networks: list[NetworkKey] | None = Field(
         default=None,
@@ -157,12 +161,12 @@ class CheckoutSessionCreate(RequestModel):
     )
     success_url: Url | None = None
     cancel_url: Url | None = None
-    test_clock: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+    test_clock: ObjectId | None = Field(
         default=None,
         description="Test mode: a test clock id. The terms are computed at the clock's time and "
         "the subscription lives by it.",
     )
-    coupon: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+    coupon: ObjectId | None = Field(
         default=None,
         description="A coupon for the subscription's discount. Checked now (valid, currency, "
         "redeem_by, max_redemptions) and redeemed when the session completes. The permission's "
@@ -198,6 +202,41 @@ class CheckoutSessionPrepare(RequestModel):
     _checksum_address = field_validator("customer_address")(_checksum)
 
 
+HexBytes = Annotated[str, StringConstraints(pattern=r"^0x(?:[0-9a-fA-F]{2})*$")]
+# A permission context is abi.encode(Delegation[]): 64 KiB is far beyond any real chain of them.
+MAX_CONTEXT_HEX = 2 + 2 * 64 * 1024
+
+
+class GrantDependency(RequestModel):
+    """A deployment the account needs first (ERC-7715 ``dependencies``): a counterfactual smart
+    account's factory and calldata."""
+
+    factory: Address
+    factoryData: Annotated[HexBytes, StringConstraints(max_length=MAX_CONTEXT_HEX)]
+
+
+class Erc7715Grant(RequestModel):
+    """One item of a ``wallet_requestExecutionPermissions`` answer, as the wallet returns it.
+
+    The fields the server relies on are typed here; whatever else a wallet adds (``signer``,
+    ``expiry``, ``isAdjustmentAllowed`` …) is accepted and ignored: the terms that count are the
+    ones decoded from ``context`` and checked against the session.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    # The wallet's own (camelCase) field names.
+    context: Annotated[HexBytes, StringConstraints(min_length=4, max_length=MAX_CONTEXT_HEX)]
+    delegationManager: Address
+    chainId: (
+        Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{1,16}$")]
+        | Annotated[int, Field(ge=1, le=2**63 - 1)]
+        | None
+    ) = None
+    permission: dict[str, Any] | None = None
+    dependencies: list[GrantDependency] = Field(default_factory=list, max_length=8)
+
+
 class CheckoutSessionComplete(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -219,7 +258,7 @@ class CheckoutSessionComplete(RequestModel):
         description="The customer's 65-byte EIP-712 signature (0x-hex) over "
         "`permission_request.eip712`.",
     )
-    grant: dict[str, Any] | None = Field(
+    grant: Erc7715Grant | None = Field(
         default=None,
         description="Or: the wallet's answer to `permission_request.erc7715` (an item of the "
         "`wallet_requestExecutionPermissions` result, with `context` and `delegationManager`).",

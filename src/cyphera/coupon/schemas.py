@@ -162,7 +162,7 @@ class CouponCreate(RequestModel):
         ge=-MAX_UNIT_AMOUNT,
         le=MAX_UNIT_AMOUNT,
     )
-    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)] | None = None
+    currency: Annotated[StorableStr, StringConstraints(min_length=3, max_length=3)] | None = None
     duration: Literal["once", "repeating", "forever"]
     duration_in_months: int | None = Field(default=None, ge=-1_000_000, le=1_000_000)
     max_redemptions: int | None = Field(default=None, ge=1, le=MAX_REDEMPTIONS)

@@ -73,7 +73,10 @@ def unpack_grant(
             "wrong_permission_type", f"permission type {permission.get('type')!r} is not periodic"
         )
     dependencies: list[Dependency] = []
-    for item in grant.get("dependencies") or ():
+    listed = grant.get("dependencies") or ()
+    if not isinstance(listed, list | tuple):
+        raise reject("malformed_grant", "dependencies must be a list")
+    for item in listed:
         try:
             dependencies.append(
                 Dependency(

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
+
+# In the OpenAPI document too, so clients (and the schema walk in the tests) see the rule.
+STORABLE_PATTERN = r"^[^\x00]*$"
 
 
 def check_storable(value: str) -> str:
@@ -31,5 +34,8 @@ def check_not_blank(value: str) -> str:
     return value
 
 
-StorableStr = Annotated[str, AfterValidator(check_storable)]
-"""A `str` that PostgreSQL can store (no NUL, no lone surrogates)."""
+StorableStr = Annotated[
+    str, StringConstraints(pattern=STORABLE_PATTERN), AfterValidator(check_storable)
+]
+"""A `str` that PostgreSQL can store (no NUL, no lone surrogates); its schema carries the
+no-NUL ``pattern``."""
