@@ -23,10 +23,11 @@ from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.permission.service import is_usable
-from cyphera.subscription import scheduler, service
+from cyphera.subscription import actions, changes, scheduler
+from cyphera.subscription.change_schemas import ProrationBehaviorName, SubscriptionUpdate
 from cyphera.subscription.errors import PermissionInsufficient
+from cyphera.subscription.pending import PermissionRequester
 from cyphera.subscription.proration import ProrationBehavior
-from cyphera.subscription.schemas import ProrationBehaviorName, SubscriptionUpdate
 from tests.subscription.helpers import (
     World,
     sign_and_complete,
@@ -45,8 +46,8 @@ def registry() -> NetworkRegistry:
 
 
 @pytest.fixture
-def requester(world: World, registry: NetworkRegistry) -> service.PermissionRequester:
-    return service.PermissionRequester(
+def requester(world: World, registry: NetworkRegistry) -> PermissionRequester:
+    return PermissionRequester(
         registry=registry,
         gateway=world.gateway,
         permission_lifetime=timedelta(days=365),
@@ -62,13 +63,13 @@ async def subscribed(world: World, registry: NetworkRegistry) -> tuple[str, Loca
 
 async def change(
     world: World,
-    requester: service.PermissionRequester,
+    requester: PermissionRequester,
     subscription_id: str,
     price_id: str,
     behavior: ProrationBehaviorName = "always_invoice",
 ) -> None:
     async with transaction(world.sessionmaker) as session:
-        await service.update(
+        await changes.update(
             session,
             scope=world.scope,
             subscription_id=subscription_id,
@@ -79,7 +80,7 @@ async def change(
 
 
 async def test_a_price_above_the_cap_waits_as_a_pending_update_with_a_checkout_session(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     dearer = await world.price(PRICE_B)
@@ -134,7 +135,7 @@ async def test_the_preview_tells_a_new_permission_is_needed_and_its_cap(
     world.clock.advance(timedelta(days=10))
 
     async with world.sessionmaker() as session:
-        preview = await service.preview_change(
+        preview = await changes.preview_change(
             session,
             scope=world.scope,
             subscription_id=subscription_id,
@@ -153,7 +154,7 @@ async def test_the_preview_tells_a_new_permission_is_needed_and_its_cap(
 
 
 async def test_a_second_change_replaces_the_pending_one(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     dearer, dearest = await world.price(PRICE_B), await world.price(PRICE_C)
@@ -175,14 +176,14 @@ async def test_a_second_change_replaces_the_pending_one(
 
 
 async def test_cancel_drops_the_pending_update(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))
     pending_id = (await world.subscription(subscription_id)).pending_checkout_session_id
     assert pending_id is not None
 
-    await world.act(service.cancel, subscription_id=subscription_id)
+    await world.act(actions.cancel, subscription_id=subscription_id)
 
     after = await world.subscription(subscription_id)
     assert after.status is SubscriptionStatus.CANCELED
@@ -197,7 +198,7 @@ async def test_cancel_drops_the_pending_update(
 
 
 async def test_a_lapsed_session_drops_the_pending_update(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, _ = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))
@@ -220,7 +221,7 @@ async def test_a_lapsed_session_drops_the_pending_update(
 
 
 async def test_another_accounts_signature_is_refused_and_nothing_changes(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, _ = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))
@@ -246,7 +247,7 @@ async def test_another_accounts_signature_is_refused_and_nothing_changes(
 
 
 async def test_its_session_cannot_be_prepared_for_another_wallet_network_or_token(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))
@@ -280,7 +281,7 @@ async def test_its_session_cannot_be_prepared_for_another_wallet_network_or_toke
 
 
 async def test_completing_applies_the_change_and_charges_the_proration_under_the_new_permission(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     dearer = await world.price(PRICE_B)
@@ -339,7 +340,7 @@ async def test_without_a_requester_a_price_above_the_cap_is_still_refused(
 
     with pytest.raises(PermissionInsufficient):
         async with transaction(world.sessionmaker) as session:
-            await service.update(
+            await changes.update(
                 session,
                 scope=world.scope,
                 subscription_id=subscription_id,
@@ -351,7 +352,7 @@ async def test_without_a_requester_a_price_above_the_cap_is_still_refused(
 
 
 async def test_a_change_that_fits_the_cap_replaces_the_pending_one(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, _ = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))

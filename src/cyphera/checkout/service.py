@@ -53,7 +53,7 @@ from cyphera.models.test_clock import TestClockStatus
 from cyphera.payment.gateway import ChargeGateway
 from cyphera.permission import request as permission_requests
 from cyphera.permission import service as permissions
-from cyphera.subscription import billing
+from cyphera.subscription import billing, changes
 from cyphera.subscription import service as subscriptions
 from cyphera.testclock import clock as test_clocks
 from cyphera.testclock import errors as test_clock_errors
@@ -681,7 +681,7 @@ async def _complete_update(
     now: datetime,
 ) -> Completed:
     """The customer granted the new permission a pending price change waits for: store it and
-    apply the change under it (`cyphera.subscription.service.apply_pending_update`)."""
+    apply the change under it (`cyphera.subscription.changes.apply_pending_update`)."""
     if checkout.subscription_id is None:
         raise errors.CheckoutSessionNotOpen("checkout session has no subscription to update")
     subscription = await session.get_one(Subscription, checkout.subscription_id)
@@ -694,7 +694,7 @@ async def _complete_update(
         validated=validated,
         source=source,
     )
-    payment = await subscriptions.apply_pending_update(
+    payment = await changes.apply_pending_update(
         session,
         subscription=subscription,
         checkout_id=checkout.id,
