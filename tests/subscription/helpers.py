@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.auth.scope import Scope
 from cyphera.chain.networks import NetworkRegistry
-from cyphera.checkout import service as checkout
+from cyphera.checkout import completion
+from cyphera.checkout import service as checkouts
+from cyphera.checkout.terms import prepared_terms, signing_request
 from cyphera.db.engine import transaction
 from cyphera.kit.clock import FrozenClock
 from cyphera.kit.ids import new_id
@@ -348,7 +350,7 @@ async def open_checkout(
     """A checkout session of `price_id` for a fresh customer wallet paying USDC on `network`."""
     customer: LocalAccount = Account.create()
     async with transaction(world.sessionmaker) as session:
-        created = await checkout.create_session(
+        created = await checkouts.create_session(
             session,
             workspace_id=world.workspace_id,
             mode=Mode.TEST,
@@ -368,15 +370,13 @@ async def open_checkout(
 
 async def sign_and_complete(
     world: World, registry: NetworkRegistry, checkout_id: str, signer: LocalAccount
-) -> checkout.Completed:
+) -> completion.Completed:
     """`signer` signs the checkout session's EIP-712 delegation, and the session is completed."""
     async with world.sessionmaker() as session:
-        typed = checkout.signing_request(
-            checkout.prepared_terms(await session.get_one(CheckoutSession, checkout_id))
-        )
+        typed = signing_request(prepared_terms(await session.get_one(CheckoutSession, checkout_id)))
     signature = bytes(Account.sign_typed_data(signer.key, full_message=typed).signature)
     async with transaction(world.sessionmaker) as session:
-        return await checkout.complete_session(
+        return await completion.complete_session(
             session,
             workspace_id=world.workspace_id,
             mode=Mode.TEST,

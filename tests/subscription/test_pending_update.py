@@ -12,8 +12,8 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from cyphera.chain.networks import NetworkRegistry, load_registry
+from cyphera.checkout import completion
 from cyphera.checkout import errors as checkout_errors
-from cyphera.checkout import service as checkout
 from cyphera.db.engine import transaction
 from cyphera.kit.money import Cents, cents_to_token_units
 from cyphera.models import CheckoutSession, Invoice, Payment, Permission
@@ -260,7 +260,7 @@ async def test_its_session_cannot_be_prepared_for_another_wallet_network_or_toke
     for wallet in (customer.address, Account.create().address):
         with pytest.raises(checkout_errors.CheckoutTermsFixed) as refused:
             async with transaction(world.sessionmaker) as session:
-                await checkout.prepare_session(
+                await completion.prepare_session(
                     session,
                     workspace_id=world.workspace_id,
                     mode=Mode.TEST,
