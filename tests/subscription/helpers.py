@@ -302,6 +302,19 @@ class World:
             )
         return int(count or 0)
 
+    async def state_of(self, subscription_id: str) -> tuple[object, ...]:
+        """What a refused request must leave as it was: the subscription's billing fields and
+        pending update, its events, and the number of rows a change could add."""
+        s = await self.subscription(subscription_id)
+        return (
+            (s.status, s.price_id, s.quantity, s.permission_id, s.proration_balance),
+            (s.billing_anchor, s.current_period_start, s.current_period_end, s.period_index),
+            (s.pending_price_id, s.pending_quantity, s.pending_checkout_session_id),
+            dict(s.metadata_),
+            await self.event_types(subscription_id),
+            [await self.count(model) for model in (Invoice, Payment, Permission, CheckoutSession)],
+        )
+
     async def count(self, model: type[Any]) -> int:
         async with self.sessionmaker() as session:
             return int(await session.scalar(select(func.count()).select_from(model)) or 0)
