@@ -56,6 +56,7 @@ TOKEN_DECIMALS = 6
 UNITS_PER_CENT = 10 ** (TOKEN_DECIMALS - 2)
 ADDRESS = "0x" + "ab" * 20
 PAYEE = "0x" + "cd" * 20
+PERMISSION_LIFETIME = timedelta(days=365)
 
 
 @dataclass
@@ -352,6 +353,26 @@ async def make_world(
     return World(sessionmaker=sessionmaker, clock=clock, gateway=gateway, workspace_id=workspace_id)
 
 
+async def create_checkout(
+    world: World, registry: NetworkRegistry, price_id: str, **choices: Any
+) -> CheckoutSession:
+    """A test-mode checkout session for one unit of `price_id`, as the API creates it; `choices`
+    are `create_session`'s optional arguments (networks, tokens, customer_address, …)."""
+    async with transaction(world.sessionmaker) as session:
+        return await checkouts.create_session(
+            session,
+            workspace_id=world.workspace_id,
+            mode=Mode.TEST,
+            price_id=price_id,
+            quantity=1,
+            registry=registry,
+            gateway=world.gateway,
+            clock=world.clock,
+            permission_lifetime=PERMISSION_LIFETIME,
+            **choices,
+        )
+
+
 async def open_checkout(
     world: World,
     registry: NetworkRegistry,
@@ -362,23 +383,42 @@ async def open_checkout(
 ) -> tuple[str, LocalAccount]:
     """A checkout session of `price_id` for a fresh customer wallet paying USDC on `network`."""
     customer: LocalAccount = Account.create()
+    created = await create_checkout(
+        world,
+        registry,
+        price_id,
+        customer_address=customer.address,
+        network_key=network,
+        token_symbol="USDC",
+        coupon_id=coupon_id,
+    )
+    return created.id, customer
+
+
+async def prepare_checkout(
+    world: World,
+    registry: NetworkRegistry,
+    checkout_id: str,
+    *,
+    customer_address: str | None = None,
+    network: str | None = None,
+    token: str | None = None,
+) -> CheckoutSession:
+    """Prepare the checkout session for a wallet, network and token, as the API does."""
     async with transaction(world.sessionmaker) as session:
-        created = await checkouts.create_session(
+        return await completion.prepare_session(
             session,
             workspace_id=world.workspace_id,
             mode=Mode.TEST,
-            price_id=price_id,
-            customer_address=customer.address,
+            checkout_id=checkout_id,
+            customer_address=customer_address,
             network_key=network,
-            token_symbol="USDC",
-            quantity=1,
+            token_symbol=token,
             registry=registry,
             gateway=world.gateway,
             clock=world.clock,
-            permission_lifetime=timedelta(days=365),
-            coupon_id=coupon_id,
+            permission_lifetime=PERMISSION_LIFETIME,
         )
-    return created.id, customer
 
 
 async def sign_and_complete(
@@ -388,15 +428,22 @@ async def sign_and_complete(
     async with world.sessionmaker() as session:
         typed = signing_request(prepared_terms(await session.get_one(CheckoutSession, checkout_id)))
     signature = bytes(Account.sign_typed_data(signer.key, full_message=typed).signature)
+    return await complete_checkout(world, registry, checkout_id, signature=signature)
+
+
+async def complete_checkout(
+    world: World, registry: NetworkRegistry, checkout_id: str, **proof: Any
+) -> completion.Completed:
+    """Complete the checkout session with `proof` (``signature`` or ``grant``), as the API does."""
     async with transaction(world.sessionmaker) as session:
         return await completion.complete_session(
             session,
             workspace_id=world.workspace_id,
             mode=Mode.TEST,
             checkout_id=checkout_id,
-            signature=signature,
             registry=registry,
             clock=world.clock,
+            **proof,
         )
 
 

@@ -12,14 +12,12 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import select
 
 from cyphera.chain.networks import NetworkRegistry, load_registry
-from cyphera.checkout import completion
 from cyphera.checkout import errors as checkout_errors
 from cyphera.db.engine import transaction
 from cyphera.kit.money import Cents, cents_to_token_units
 from cyphera.models import CheckoutSession, Invoice, Payment, Permission
 from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
 from cyphera.models.invoice import InvoiceStatus
-from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.permission.service import is_usable
@@ -30,6 +28,7 @@ from cyphera.subscription.pending import PermissionRequester
 from cyphera.subscription.proration import ProrationBehavior
 from tests.subscription.helpers import (
     World,
+    prepare_checkout,
     sign_and_complete,
     subscribe_through_checkout,
 )
@@ -259,20 +258,9 @@ async def test_its_session_cannot_be_prepared_for_another_wallet_network_or_toke
 
     for wallet in (customer.address, Account.create().address):
         with pytest.raises(checkout_errors.CheckoutTermsFixed) as refused:
-            async with transaction(world.sessionmaker) as session:
-                await completion.prepare_session(
-                    session,
-                    workspace_id=world.workspace_id,
-                    mode=Mode.TEST,
-                    checkout_id=pending_id,
-                    customer_address=wallet,
-                    network_key=NETWORK,
-                    token_symbol="USDC",
-                    registry=registry,
-                    gateway=world.gateway,
-                    clock=world.clock,
-                    permission_lifetime=timedelta(days=365),
-                )
+            await prepare_checkout(
+                world, registry, pending_id, customer_address=wallet, network=NETWORK, token="USDC"
+            )
         assert refused.value.code == "checkout_session_terms_fixed"
 
     after = await world.get(CheckoutSession, pending_id)
