@@ -12,9 +12,8 @@ from cyphera.coupon import service
 from cyphera.coupon.schemas import CouponCreate
 from cyphera.db.engine import transaction
 from cyphera.models import Discount, Invoice, InvoiceLineItem, Subscription
-from cyphera.subscription import billing
-from cyphera.subscription import service as subscriptions
-from cyphera.subscription.schemas import SubscriptionUpdate
+from cyphera.subscription import billing, changes
+from cyphera.subscription.change_schemas import SubscriptionUpdate
 from tests.subscription.helpers import World
 
 
@@ -28,7 +27,7 @@ async def make_coupon(world: World, **fields: Any) -> str:
 
 async def apply(world: World, subscription_id: str, coupon_id: str) -> Subscription:
     result: Subscription = await world.act(
-        subscriptions.update,
+        changes.update,
         subscription_id=subscription_id,
         data=SubscriptionUpdate(coupon=coupon_id),
     )

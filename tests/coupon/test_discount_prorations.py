@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cyphera.kit.clock import FrozenClock
 from cyphera.models import Coupon, Invoice, Payment
 from cyphera.models.invoice import InvoiceStatus
-from cyphera.subscription import service as subscriptions
+from cyphera.subscription import changes
+from cyphera.subscription.change_plan import PriceChange
+from cyphera.subscription.change_schemas import SubscriptionUpdate
 from cyphera.subscription.proration import ProrationBehavior
-from cyphera.subscription.schemas import SubscriptionUpdate
-from cyphera.subscription.service import PriceChange
 from tests.coupon.helpers import apply, current_discount, lines, make_coupon, renew
 from tests.fixtures.api import WorkspaceKeys
 from tests.subscription.conftest import START
@@ -33,7 +33,7 @@ UNITS_PER_CENT = 10**4
 
 async def preview(world: World, subscription_id: str, price_id: str, behavior: str) -> PriceChange:
     result: PriceChange = await world.act(
-        subscriptions.preview_change,
+        changes.preview_change,
         subscription_id=subscription_id,
         price_id=price_id,
         behavior=ProrationBehavior(behavior),
@@ -43,7 +43,7 @@ async def preview(world: World, subscription_id: str, price_id: str, behavior: s
 
 async def change(world: World, subscription_id: str, **fields: Any) -> None:
     await world.act(
-        subscriptions.update, subscription_id=subscription_id, data=SubscriptionUpdate(**fields)
+        changes.update, subscription_id=subscription_id, data=SubscriptionUpdate(**fields)
     )
 
 

@@ -16,9 +16,8 @@ from cyphera.models import Coupon, Invoice
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.models.workspace import DunningFinalStatus
-from cyphera.subscription import billing, discounts, lifecycle
-from cyphera.subscription import service as subscriptions
-from cyphera.subscription.schemas import SubscriptionUpdate
+from cyphera.subscription import actions, billing, changes, discounts, lifecycle
+from cyphera.subscription.change_schemas import SubscriptionUpdate
 from tests.coupon.helpers import apply, current_discount, lines, make_coupon, renew
 from tests.subscription.conftest import START
 from tests.subscription.helpers import Subscribed, World
@@ -61,10 +60,10 @@ async def test_a_voided_invoice_gives_its_once_discount_to_the_next_one(world: W
 
     # When the merchant pauses it (its open invoice is voided), then resumes it
     world.at(RENEWAL + timedelta(days=2))
-    await world.act(subscriptions.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
     restored = await current_discount(world, sub.subscription_id)
     world.at(RENEWAL + timedelta(days=4))
-    await world.act(subscriptions.resume, subscription_id=sub.subscription_id)
+    await world.act(actions.resume, subscription_id=sub.subscription_id)
 
     # Then the voided invoice's discount is current again, and the next renewal gets it
     assert (await world.get(Invoice, voided.id)).status is InvoiceStatus.VOID
@@ -91,7 +90,7 @@ async def test_a_proration_invoice_voided_by_a_refused_charge_gives_its_discount
     )
     world.at(START + timedelta(days=10))
     await world.act(
-        subscriptions.update,
+        changes.update,
         subscription_id=sub.subscription_id,
         data=SubscriptionUpdate(price=dearer, proration_behavior="always_invoice"),
     )
@@ -99,14 +98,14 @@ async def test_a_proration_invoice_voided_by_a_refused_charge_gives_its_discount
     assert proration.amount_due == 1015 - 253
 
     # When the subscription is paused while its collection is queued, and the job then runs
-    await world.act(subscriptions.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
     await world.collect_pending()  # refused: subscription_paused; the invoice is voided
 
     # Then the discount is back, and the first renewal after the resume gets it
     assert (await world.get(Invoice, proration.id)).status is InvoiceStatus.VOID
     assert len(world.gateway.charges) == 1
     assert await current_discount(world, sub.subscription_id) is not None
-    await world.act(subscriptions.resume, subscription_id=sub.subscription_id)
+    await world.act(actions.resume, subscription_id=sub.subscription_id)
     assert (await renew(world, RENEWAL)).amount_due == 3000 - 750
 
 
@@ -116,8 +115,8 @@ async def test_voiding_twice_gives_the_discount_back_once(world: World) -> None:
     discount = await current_discount(world, sub.subscription_id)
     assert discount is not None
     # The next invoice uses it up again (left open)
-    await world.act(subscriptions.pause, subscription_id=sub.subscription_id)
-    await world.act(subscriptions.resume, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.resume, subscription_id=sub.subscription_id)
     world.at(NEXT_RENEWAL)
     [next_id] = await billing.renew_due(world.sessionmaker, clock=world.clock)
     assert await current_discount(world, sub.subscription_id) is None
@@ -171,8 +170,8 @@ async def test_a_coupon_applied_since_is_never_overridden(world: World, later: s
             subscription = await lifecycle.get_for_update(session, sub.subscription_id)
             await discounts.remove(session, subscription=subscription, at=world.clock.now())
 
-    await world.act(subscriptions.pause, subscription_id=sub.subscription_id)
-    await world.act(subscriptions.resume, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.resume, subscription_id=sub.subscription_id)
 
     assert (await world.get(Invoice, voided.id)).status is InvoiceStatus.VOID
     current = await current_discount(world, sub.subscription_id)

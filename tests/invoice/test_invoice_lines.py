@@ -17,9 +17,8 @@ from cyphera.db.engine import transaction
 from cyphera.invoice.page import HOSTED_SECRET_ENV
 from cyphera.kit.clock import FrozenClock
 from cyphera.models import Invoice, InvoiceLineItem
-from cyphera.subscription import billing
-from cyphera.subscription import service as subscriptions
-from cyphera.subscription.schemas import SubscriptionUpdate
+from cyphera.subscription import billing, changes
+from cyphera.subscription.change_schemas import SubscriptionUpdate
 from tests.fixtures.api import WorkspaceKeys
 from tests.subscription.helpers import FakeGateway, World, make_world
 
@@ -45,7 +44,7 @@ async def merchant(
 
 async def update(world: World, subscription_id: str, **fields: Any) -> None:
     await world.act(
-        subscriptions.update,
+        changes.update,
         subscription_id=subscription_id,
         data=SubscriptionUpdate(**fields),
     )

@@ -21,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.auth.scope import Scope
 from cyphera.chain.networks import NetworkRegistry
-from cyphera.checkout import service as checkout
+from cyphera.checkout import completion
+from cyphera.checkout import service as checkouts
+from cyphera.checkout.terms import prepared_terms, signing_request
 from cyphera.db.engine import transaction
 from cyphera.kit.clock import FrozenClock
 from cyphera.kit.ids import new_id
@@ -54,6 +56,7 @@ TOKEN_DECIMALS = 6
 UNITS_PER_CENT = 10 ** (TOKEN_DECIMALS - 2)
 ADDRESS = "0x" + "ab" * 20
 PAYEE = "0x" + "cd" * 20
+PERMISSION_LIFETIME = timedelta(days=365)
 
 
 @dataclass
@@ -300,6 +303,19 @@ class World:
             )
         return int(count or 0)
 
+    async def state_of(self, subscription_id: str) -> tuple[object, ...]:
+        """What a refused request must leave as it was: the subscription's billing fields and
+        pending update, its events, and the number of rows a change could add."""
+        s = await self.subscription(subscription_id)
+        return (
+            (s.status, s.price_id, s.quantity, s.permission_id, s.proration_balance),
+            (s.billing_anchor, s.current_period_start, s.current_period_end, s.period_index),
+            (s.pending_price_id, s.pending_quantity, s.pending_checkout_session_id),
+            dict(s.metadata_),
+            await self.event_types(subscription_id),
+            [await self.count(model) for model in (Invoice, Payment, Permission, CheckoutSession)],
+        )
+
     async def count(self, model: type[Any]) -> int:
         async with self.sessionmaker() as session:
             return int(await session.scalar(select(func.count()).select_from(model)) or 0)
@@ -337,6 +353,26 @@ async def make_world(
     return World(sessionmaker=sessionmaker, clock=clock, gateway=gateway, workspace_id=workspace_id)
 
 
+async def create_checkout(
+    world: World, registry: NetworkRegistry, price_id: str, **choices: Any
+) -> CheckoutSession:
+    """A test-mode checkout session for one unit of `price_id`, as the API creates it; `choices`
+    are `create_session`'s optional arguments (networks, tokens, customer_address, …)."""
+    async with transaction(world.sessionmaker) as session:
+        return await checkouts.create_session(
+            session,
+            workspace_id=world.workspace_id,
+            mode=Mode.TEST,
+            price_id=price_id,
+            quantity=1,
+            registry=registry,
+            gateway=world.gateway,
+            clock=world.clock,
+            permission_lifetime=PERMISSION_LIFETIME,
+            **choices,
+        )
+
+
 async def open_checkout(
     world: World,
     registry: NetworkRegistry,
@@ -347,43 +383,67 @@ async def open_checkout(
 ) -> tuple[str, LocalAccount]:
     """A checkout session of `price_id` for a fresh customer wallet paying USDC on `network`."""
     customer: LocalAccount = Account.create()
-    async with transaction(world.sessionmaker) as session:
-        created = await checkout.create_session(
-            session,
-            workspace_id=world.workspace_id,
-            mode=Mode.TEST,
-            price_id=price_id,
-            customer_address=customer.address,
-            network_key=network,
-            token_symbol="USDC",
-            quantity=1,
-            registry=registry,
-            gateway=world.gateway,
-            clock=world.clock,
-            permission_lifetime=timedelta(days=365),
-            coupon_id=coupon_id,
-        )
+    created = await create_checkout(
+        world,
+        registry,
+        price_id,
+        customer_address=customer.address,
+        network_key=network,
+        token_symbol="USDC",
+        coupon_id=coupon_id,
+    )
     return created.id, customer
 
 
-async def sign_and_complete(
-    world: World, registry: NetworkRegistry, checkout_id: str, signer: LocalAccount
-) -> checkout.Completed:
-    """`signer` signs the checkout session's EIP-712 delegation, and the session is completed."""
-    async with world.sessionmaker() as session:
-        typed = checkout.signing_request(
-            checkout.prepared_terms(await session.get_one(CheckoutSession, checkout_id))
-        )
-    signature = bytes(Account.sign_typed_data(signer.key, full_message=typed).signature)
+async def prepare_checkout(
+    world: World,
+    registry: NetworkRegistry,
+    checkout_id: str,
+    *,
+    customer_address: str | None = None,
+    network: str | None = None,
+    token: str | None = None,
+) -> CheckoutSession:
+    """Prepare the checkout session for a wallet, network and token, as the API does."""
     async with transaction(world.sessionmaker) as session:
-        return await checkout.complete_session(
+        return await completion.prepare_session(
             session,
             workspace_id=world.workspace_id,
             mode=Mode.TEST,
             checkout_id=checkout_id,
-            signature=signature,
+            customer_address=customer_address,
+            network_key=network,
+            token_symbol=token,
+            registry=registry,
+            gateway=world.gateway,
+            clock=world.clock,
+            permission_lifetime=PERMISSION_LIFETIME,
+        )
+
+
+async def sign_and_complete(
+    world: World, registry: NetworkRegistry, checkout_id: str, signer: LocalAccount
+) -> completion.Completed:
+    """`signer` signs the checkout session's EIP-712 delegation, and the session is completed."""
+    async with world.sessionmaker() as session:
+        typed = signing_request(prepared_terms(await session.get_one(CheckoutSession, checkout_id)))
+    signature = bytes(Account.sign_typed_data(signer.key, full_message=typed).signature)
+    return await complete_checkout(world, registry, checkout_id, signature=signature)
+
+
+async def complete_checkout(
+    world: World, registry: NetworkRegistry, checkout_id: str, **proof: Any
+) -> completion.Completed:
+    """Complete the checkout session with `proof` (``signature`` or ``grant``), as the API does."""
+    async with transaction(world.sessionmaker) as session:
+        return await completion.complete_session(
+            session,
+            workspace_id=world.workspace_id,
+            mode=Mode.TEST,
+            checkout_id=checkout_id,
             registry=registry,
             clock=world.clock,
+            **proof,
         )
 
 

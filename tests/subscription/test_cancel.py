@@ -14,9 +14,9 @@ from cyphera.models import Invoice, Payment
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
-from cyphera.subscription import billing, scheduler, service
+from cyphera.subscription import actions, billing, changes, scheduler
+from cyphera.subscription.change_schemas import SubscriptionUpdate
 from cyphera.subscription.errors import SubscriptionStateInvalid
-from cyphera.subscription.schemas import SubscriptionUpdate
 from tests.subscription.conftest import START
 from tests.subscription.helpers import World
 
@@ -37,7 +37,7 @@ async def test_cancel_now_ends_an_active_subscription_and_nothing_more_is_charge
 
     # When the merchant cancels it ten days in
     world.at(START + timedelta(days=10))
-    await world.act(service.cancel, subscription_id=sub.subscription_id)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id)
 
     # Then it is canceled now, for that reason, with one event
     canceled = await world.subscription(sub.subscription_id)
@@ -68,7 +68,7 @@ async def test_cancel_with_a_collection_already_queued_charges_nothing(world: Wo
     assert await world.queued_collections(payment.id) == 1
 
     # When the merchant cancels now
-    await world.act(service.cancel, subscription_id=sub.subscription_id)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id)
 
     # Then the invoice waits for its payment's outcome (it could already be with the signer)
     assert (await world.get(Payment, payment.id)).status is PaymentStatus.PENDING
@@ -97,7 +97,7 @@ async def test_a_second_run_of_the_same_job_after_cancel_charges_nothing_either(
     world.at(PERIOD_END + timedelta(seconds=1))
     [renewal_id] = await renew(world)
     [payment] = await world.payments(renewal_id)
-    await world.act(service.cancel, subscription_id=sub.subscription_id)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id)
     await world.collect(payment.id)
 
     # When the job is retried (a re-enqueued or duplicated job)
@@ -137,7 +137,7 @@ async def test_cancel_waits_for_a_charge_in_flight_and_the_outcome_stands(world:
     await world.gateway.entered.wait()
 
     # When the merchant cancels meanwhile
-    canceling = asyncio.create_task(world.act(service.cancel, subscription_id=sub.subscription_id))
+    canceling = asyncio.create_task(world.act(actions.cancel, subscription_id=sub.subscription_id))
     await wait_for_lock_wait(world.sessionmaker)
 
     # Then the cancel waits on the subscription's lock until the charge's outcome is recorded
@@ -169,7 +169,7 @@ async def test_cancel_of_a_past_due_subscription_voids_its_invoice_and_stops_dun
     retry_at = past_due.next_payment_attempt_at
 
     # When it is canceled
-    await world.act(service.cancel, subscription_id=sub.subscription_id)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id)
 
     # Then the open invoice is voided and no retry is left
     canceled = await world.subscription(sub.subscription_id)
@@ -193,7 +193,7 @@ async def test_cancel_of_an_incomplete_subscription_voids_its_first_invoice(worl
     sub = await world.subscribe(await world.price())
     assert (await world.subscription(sub.subscription_id)).status is S.INCOMPLETE
 
-    await world.act(service.cancel, subscription_id=sub.subscription_id)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id)
 
     assert (await world.subscription(sub.subscription_id)).status is S.CANCELED
     [invoice] = await world.invoices(sub.subscription_id)
@@ -204,7 +204,7 @@ async def test_cancel_of_an_incomplete_subscription_voids_its_first_invoice(worl
 async def test_an_ended_subscription_cannot_be_canceled_again(world: World, terminal: str) -> None:
     if terminal == "canceled":
         sub = await world.subscribe(await world.price())
-        await world.act(service.cancel, subscription_id=sub.subscription_id)
+        await world.act(actions.cancel, subscription_id=sub.subscription_id)
     else:
         world.gateway.fail_with("insufficient_balance")
         sub = await world.subscribe(await world.price())
@@ -215,7 +215,7 @@ async def test_an_ended_subscription_cannot_be_canceled_again(world: World, term
     events_before = await world.event_types(sub.subscription_id)
 
     with pytest.raises(SubscriptionStateInvalid) as refused:
-        await world.act(service.cancel, subscription_id=sub.subscription_id)
+        await world.act(actions.cancel, subscription_id=sub.subscription_id)
 
     assert refused.value.code == "subscription_state_invalid"
     assert (await world.subscription(sub.subscription_id)).status.value == terminal
@@ -230,7 +230,7 @@ async def test_cancel_at_period_end_keeps_it_until_the_end_then_ends_it_without_
 
     # When the merchant cancels it at period end, five days in
     world.at(START + timedelta(days=5))
-    await world.act(service.cancel, subscription_id=sub.subscription_id, at_period_end=True)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id, at_period_end=True)
 
     # Then it is still active, marked to end, with the request's time as canceled_at
     marked = await world.subscription(sub.subscription_id)
@@ -263,11 +263,11 @@ async def test_asking_twice_for_cancel_at_period_end_changes_nothing_the_second_
     world: World,
 ) -> None:
     sub = await world.subscribe(await world.price())
-    await world.act(service.cancel, subscription_id=sub.subscription_id, at_period_end=True)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id, at_period_end=True)
     events_before = await world.event_types(sub.subscription_id)
     world.at(START + timedelta(days=1))
 
-    await world.act(service.cancel, subscription_id=sub.subscription_id, at_period_end=True)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id, at_period_end=True)
 
     assert (await world.subscription(sub.subscription_id)).canceled_at == START
     assert await world.event_types(sub.subscription_id) == events_before
@@ -276,12 +276,12 @@ async def test_asking_twice_for_cancel_at_period_end_changes_nothing_the_second_
 async def test_undoing_cancel_at_period_end_renews_as_usual(world: World) -> None:
     # Given a subscription set to cancel at period end
     sub = await world.subscribe(await world.price())
-    await world.act(service.cancel, subscription_id=sub.subscription_id, at_period_end=True)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id, at_period_end=True)
 
     # When the merchant undoes it before the end
     world.at(START + timedelta(days=20))
     await world.act(
-        service.update,
+        changes.update,
         subscription_id=sub.subscription_id,
         data=SubscriptionUpdate(cancel_at_period_end=False),
     )
@@ -305,13 +305,13 @@ async def test_undoing_cancel_at_period_end_renews_as_usual(world: World) -> Non
 
 async def test_cancel_at_period_end_cannot_be_undone_once_it_ended(world: World) -> None:
     sub = await world.subscribe(await world.price())
-    await world.act(service.cancel, subscription_id=sub.subscription_id, at_period_end=True)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id, at_period_end=True)
     world.at(PERIOD_END + timedelta(seconds=1))
     await renew(world)
 
     with pytest.raises(SubscriptionStateInvalid) as refused:
         await world.act(
-            service.update,
+            changes.update,
             subscription_id=sub.subscription_id,
             data=SubscriptionUpdate(cancel_at_period_end=False),
         )
@@ -324,9 +324,9 @@ async def test_cancel_at_period_end_cannot_be_undone_once_it_ended(world: World)
 
 async def test_cancel_at_period_end_is_refused_for_a_paused_subscription(world: World) -> None:
     sub = await world.subscribe(await world.price())
-    await world.act(service.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
 
     with pytest.raises(SubscriptionStateInvalid):
-        await world.act(service.cancel, subscription_id=sub.subscription_id, at_period_end=True)
+        await world.act(actions.cancel, subscription_id=sub.subscription_id, at_period_end=True)
 
     assert (await world.subscription(sub.subscription_id)).cancel_at_period_end is False

@@ -8,7 +8,7 @@ from cyphera.kit.clock import to_unix
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
-from cyphera.subscription import billing, scheduler, service
+from cyphera.subscription import actions, billing, scheduler
 from tests.subscription.conftest import START
 from tests.subscription.helpers import World
 
@@ -188,7 +188,7 @@ async def test_a_trial_canceled_at_period_end_ends_with_the_trial_and_is_never_c
     world: World,
 ) -> None:
     sub = await world.subscribe(await world.price(trial_period_days=14))
-    await world.act(service.cancel, subscription_id=sub.subscription_id, at_period_end=True)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id, at_period_end=True)
 
     world.at(TRIAL_END + timedelta(seconds=1))
     assert await billing.renew_due(world.sessionmaker, clock=world.clock) == []

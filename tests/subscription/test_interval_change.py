@@ -20,10 +20,12 @@ from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.permission.service import is_usable
-from cyphera.subscription import billing, service
+from cyphera.subscription import billing, changes
+from cyphera.subscription.change_plan import PriceChange
+from cyphera.subscription.change_schemas import ProrationBehaviorName, SubscriptionUpdate
 from cyphera.subscription.errors import PermissionInsufficient
+from cyphera.subscription.pending import PermissionRequester
 from cyphera.subscription.proration import ProrationBehavior
-from cyphera.subscription.schemas import ProrationBehaviorName, SubscriptionUpdate
 from tests.coupon.helpers import apply, lines, make_coupon
 from tests.subscription.helpers import (
     World,
@@ -44,8 +46,8 @@ def registry() -> NetworkRegistry:
 
 
 @pytest.fixture
-def requester(world: World, registry: NetworkRegistry) -> service.PermissionRequester:
-    return service.PermissionRequester(
+def requester(world: World, registry: NetworkRegistry) -> PermissionRequester:
+    return PermissionRequester(
         registry=registry,
         gateway=world.gateway,
         permission_lifetime=timedelta(days=3 * 365),
@@ -64,14 +66,14 @@ async def subscribed(
 
 async def request_change(
     world: World,
-    requester: service.PermissionRequester | None,
+    requester: PermissionRequester | None,
     subscription_id: str,
     price_id: str,
     behavior: ProrationBehaviorName = "create_prorations",
 ) -> str:
     """Ask for the change; returns the pending update's checkout session."""
     async with transaction(world.sessionmaker) as session:
-        await service.update(
+        await changes.update(
             session,
             scope=world.scope,
             subscription_id=subscription_id,
@@ -86,9 +88,9 @@ async def request_change(
 
 async def preview(
     world: World, subscription_id: str, price_id: str, behavior: ProrationBehavior
-) -> service.PriceChange:
+) -> PriceChange:
     async with world.sessionmaker() as session:
-        return await service.preview_change(
+        return await changes.preview_change(
             session,
             scope=world.scope,
             subscription_id=subscription_id,
@@ -110,7 +112,7 @@ def credit(left: timedelta, amount: int = MONTHLY) -> int:
 
 
 async def test_a_trialing_subscription_keeps_its_trial_and_bills_the_new_interval_at_its_end(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry, trial_period_days=14)
     before = await world.subscription(subscription_id)
@@ -165,7 +167,7 @@ async def test_a_trialing_subscription_keeps_its_trial_and_bills_the_new_interva
 
 
 async def test_an_active_change_credits_the_unused_time_re_anchors_and_invoices_at_once(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     before = await world.subscription(subscription_id)
@@ -230,7 +232,7 @@ async def test_an_active_change_credits_the_unused_time_re_anchors_and_invoices_
 
 
 async def test_with_none_there_is_no_credit(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     weekly = await world.price(2500, interval=Interval.WEEK)
@@ -247,7 +249,7 @@ async def test_with_none_there_is_no_credit(
 
 
 async def test_a_credit_larger_than_the_new_invoice_carries_over(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     weekly = await world.price(700, interval=Interval.WEEK)
@@ -279,7 +281,7 @@ async def test_a_credit_larger_than_the_new_invoice_carries_over(
 
 
 async def test_the_preview_tells_what_the_change_then_does(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     yearly = await world.price(30_000, interval=Interval.YEAR)

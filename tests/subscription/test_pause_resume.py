@@ -13,7 +13,7 @@ from cyphera.models import Payment, Permission
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
-from cyphera.subscription import billing, scheduler, service
+from cyphera.subscription import actions, billing, scheduler
 from cyphera.subscription.errors import PermissionUnusable, SubscriptionStateInvalid
 from tests.subscription.conftest import START
 from tests.subscription.helpers import World
@@ -32,7 +32,7 @@ async def test_a_paused_subscription_is_neither_renewed_nor_charged(world: World
 
     # When the merchant pauses it
     world.at(START + timedelta(days=3))
-    await world.act(service.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
 
     # Then it is paused, with an event
     paused = await world.subscription(sub.subscription_id)
@@ -55,7 +55,7 @@ async def test_pause_refuses_a_resume_time_in_the_past(world: World) -> None:
 
     with pytest.raises(InvalidRequest) as refused:
         await world.act(
-            service.pause, subscription_id=sub.subscription_id, resumes_at=to_unix(START)
+            actions.pause, subscription_id=sub.subscription_id, resumes_at=to_unix(START)
         )
 
     assert (refused.value.code, refused.value.param) == ("parameter_invalid", "resumes_at")
@@ -65,10 +65,10 @@ async def test_pause_refuses_a_resume_time_in_the_past(world: World) -> None:
 
 async def test_pause_is_refused_while_cancel_at_period_end_is_set(world: World) -> None:
     sub = await world.subscribe(await world.price())
-    await world.act(service.cancel, subscription_id=sub.subscription_id, at_period_end=True)
+    await world.act(actions.cancel, subscription_id=sub.subscription_id, at_period_end=True)
 
     with pytest.raises(SubscriptionStateInvalid) as refused:
-        await world.act(service.pause, subscription_id=sub.subscription_id)
+        await world.act(actions.pause, subscription_id=sub.subscription_id)
 
     assert refused.value.param == "cancel_at_period_end"
     assert (await world.subscription(sub.subscription_id)).status is S.ACTIVE
@@ -83,12 +83,12 @@ async def test_pause_is_refused_outside_active_and_past_due(world: World, state:
         sub = await world.subscribe(await world.price())
     else:
         sub = await world.subscribe(await world.price())
-        action = service.cancel if state == "canceled" else service.pause
+        action = actions.cancel if state == "canceled" else actions.pause
         await world.act(action, subscription_id=sub.subscription_id)
     events_before = await world.event_types(sub.subscription_id)
 
     with pytest.raises(SubscriptionStateInvalid) as refused:
-        await world.act(service.pause, subscription_id=sub.subscription_id)
+        await world.act(actions.pause, subscription_id=sub.subscription_id)
 
     assert refused.value.code == "subscription_state_invalid"
     assert (await world.subscription(sub.subscription_id)).status.value == state
@@ -106,7 +106,7 @@ async def test_pausing_a_past_due_subscription_voids_its_invoice_and_stops_dunni
     retry_at = (await world.subscription(sub.subscription_id)).next_payment_attempt_at
     assert retry_at is not None
 
-    await world.act(service.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
 
     paused = await world.subscription(sub.subscription_id)
     assert paused.status is S.PAUSED
@@ -123,7 +123,7 @@ async def test_a_charge_in_flight_at_pause_time_is_not_made_after_it(world: Worl
     world.at(PERIOD_END + timedelta(seconds=1))
     [renewal_id] = await renew(world)
     [payment] = await world.payments(renewal_id)
-    await world.act(service.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
 
     # When the job runs
     status = await world.collect(payment.id)
@@ -139,10 +139,10 @@ async def test_resume_before_the_paid_period_ends_continues_the_schedule(world: 
     # Given a subscription paused and resumed within its paid period
     sub = await world.subscribe(await world.price())
     world.at(START + timedelta(days=3))
-    await world.act(service.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
     world.at(START + timedelta(days=10))
 
-    await world.act(service.resume, subscription_id=sub.subscription_id)
+    await world.act(actions.resume, subscription_id=sub.subscription_id)
 
     # Then it is active on the same schedule, and nothing was invoiced
     resumed = await world.subscription(sub.subscription_id)
@@ -167,12 +167,12 @@ async def test_resume_after_the_period_re_anchors_and_charges_a_new_period_in_a_
     # Given a subscription paused through its period's end
     sub = await world.subscribe(await world.price())
     world.at(START + timedelta(days=3))
-    await world.act(service.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
     resumed_at = START + timedelta(days=47, hours=5, minutes=7)
     world.at(resumed_at)
 
     # When it is resumed
-    await world.act(service.resume, subscription_id=sub.subscription_id)
+    await world.act(actions.resume, subscription_id=sub.subscription_id)
 
     # Then the schedule is anchored at the resume and its first period is invoiced in full
     resumed = await world.subscription(sub.subscription_id)
@@ -208,19 +208,19 @@ async def test_resume_is_refused_unless_paused(world: World) -> None:
     sub = await world.subscribe(await world.price())
 
     with pytest.raises(SubscriptionStateInvalid):
-        await world.act(service.resume, subscription_id=sub.subscription_id)
+        await world.act(actions.resume, subscription_id=sub.subscription_id)
 
     assert (await world.subscription(sub.subscription_id)).status is S.ACTIVE
 
 
 async def test_resume_is_refused_when_the_permission_was_revoked(world: World) -> None:
     sub = await world.subscribe(await world.price())
-    await world.act(service.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
     await world.revoke(sub.permission_id)
     world.at(PERIOD_END + timedelta(days=2))
 
     with pytest.raises(PermissionUnusable) as refused:
-        await world.act(service.resume, subscription_id=sub.subscription_id)
+        await world.act(actions.resume, subscription_id=sub.subscription_id)
 
     assert refused.value.code == "permission_unusable"
     assert (await world.subscription(sub.subscription_id)).status is S.PAUSED
@@ -232,7 +232,7 @@ async def test_a_pause_with_a_resume_date_resumes_by_itself(world: World) -> Non
     sub = await world.subscribe(await world.price())
     resumes_at = START + timedelta(days=45)
     await world.act(
-        service.pause, subscription_id=sub.subscription_id, resumes_at=to_unix(resumes_at)
+        actions.pause, subscription_id=sub.subscription_id, resumes_at=to_unix(resumes_at)
     )
     assert (await world.subscription(sub.subscription_id)).resumes_at == resumes_at
 
@@ -258,7 +258,7 @@ async def test_an_automatic_resume_with_a_revoked_permission_leaves_it_paused(
     sub = await world.subscribe(await world.price())
     resumes_at = START + timedelta(days=45)
     await world.act(
-        service.pause, subscription_id=sub.subscription_id, resumes_at=to_unix(resumes_at)
+        actions.pause, subscription_id=sub.subscription_id, resumes_at=to_unix(resumes_at)
     )
     await world.revoke(sub.permission_id)
     world.at(resumes_at)

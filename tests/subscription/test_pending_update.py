@@ -13,22 +13,22 @@ from sqlalchemy import select
 
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.checkout import errors as checkout_errors
-from cyphera.checkout import service as checkout
 from cyphera.db.engine import transaction
 from cyphera.kit.money import Cents, cents_to_token_units
 from cyphera.models import CheckoutSession, Invoice, Payment, Permission
 from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
 from cyphera.models.invoice import InvoiceStatus
-from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.permission.service import is_usable
-from cyphera.subscription import scheduler, service
+from cyphera.subscription import actions, changes, scheduler
+from cyphera.subscription.change_schemas import ProrationBehaviorName, SubscriptionUpdate
 from cyphera.subscription.errors import PermissionInsufficient
+from cyphera.subscription.pending import PermissionRequester
 from cyphera.subscription.proration import ProrationBehavior
-from cyphera.subscription.schemas import ProrationBehaviorName, SubscriptionUpdate
 from tests.subscription.helpers import (
     World,
+    prepare_checkout,
     sign_and_complete,
     subscribe_through_checkout,
 )
@@ -45,8 +45,8 @@ def registry() -> NetworkRegistry:
 
 
 @pytest.fixture
-def requester(world: World, registry: NetworkRegistry) -> service.PermissionRequester:
-    return service.PermissionRequester(
+def requester(world: World, registry: NetworkRegistry) -> PermissionRequester:
+    return PermissionRequester(
         registry=registry,
         gateway=world.gateway,
         permission_lifetime=timedelta(days=365),
@@ -62,13 +62,13 @@ async def subscribed(world: World, registry: NetworkRegistry) -> tuple[str, Loca
 
 async def change(
     world: World,
-    requester: service.PermissionRequester,
+    requester: PermissionRequester,
     subscription_id: str,
     price_id: str,
     behavior: ProrationBehaviorName = "always_invoice",
 ) -> None:
     async with transaction(world.sessionmaker) as session:
-        await service.update(
+        await changes.update(
             session,
             scope=world.scope,
             subscription_id=subscription_id,
@@ -79,7 +79,7 @@ async def change(
 
 
 async def test_a_price_above_the_cap_waits_as_a_pending_update_with_a_checkout_session(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     dearer = await world.price(PRICE_B)
@@ -134,7 +134,7 @@ async def test_the_preview_tells_a_new_permission_is_needed_and_its_cap(
     world.clock.advance(timedelta(days=10))
 
     async with world.sessionmaker() as session:
-        preview = await service.preview_change(
+        preview = await changes.preview_change(
             session,
             scope=world.scope,
             subscription_id=subscription_id,
@@ -153,7 +153,7 @@ async def test_the_preview_tells_a_new_permission_is_needed_and_its_cap(
 
 
 async def test_a_second_change_replaces_the_pending_one(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     dearer, dearest = await world.price(PRICE_B), await world.price(PRICE_C)
@@ -175,14 +175,14 @@ async def test_a_second_change_replaces_the_pending_one(
 
 
 async def test_cancel_drops_the_pending_update(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))
     pending_id = (await world.subscription(subscription_id)).pending_checkout_session_id
     assert pending_id is not None
 
-    await world.act(service.cancel, subscription_id=subscription_id)
+    await world.act(actions.cancel, subscription_id=subscription_id)
 
     after = await world.subscription(subscription_id)
     assert after.status is SubscriptionStatus.CANCELED
@@ -197,7 +197,7 @@ async def test_cancel_drops_the_pending_update(
 
 
 async def test_a_lapsed_session_drops_the_pending_update(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, _ = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))
@@ -220,7 +220,7 @@ async def test_a_lapsed_session_drops_the_pending_update(
 
 
 async def test_another_accounts_signature_is_refused_and_nothing_changes(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, _ = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))
@@ -246,7 +246,7 @@ async def test_another_accounts_signature_is_refused_and_nothing_changes(
 
 
 async def test_its_session_cannot_be_prepared_for_another_wallet_network_or_token(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))
@@ -258,20 +258,9 @@ async def test_its_session_cannot_be_prepared_for_another_wallet_network_or_toke
 
     for wallet in (customer.address, Account.create().address):
         with pytest.raises(checkout_errors.CheckoutTermsFixed) as refused:
-            async with transaction(world.sessionmaker) as session:
-                await checkout.prepare_session(
-                    session,
-                    workspace_id=world.workspace_id,
-                    mode=Mode.TEST,
-                    checkout_id=pending_id,
-                    customer_address=wallet,
-                    network_key=NETWORK,
-                    token_symbol="USDC",
-                    registry=registry,
-                    gateway=world.gateway,
-                    clock=world.clock,
-                    permission_lifetime=timedelta(days=365),
-                )
+            await prepare_checkout(
+                world, registry, pending_id, customer_address=wallet, network=NETWORK, token="USDC"
+            )
         assert refused.value.code == "checkout_session_terms_fixed"
 
     after = await world.get(CheckoutSession, pending_id)
@@ -280,7 +269,7 @@ async def test_its_session_cannot_be_prepared_for_another_wallet_network_or_toke
 
 
 async def test_completing_applies_the_change_and_charges_the_proration_under_the_new_permission(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, customer = await subscribed(world, registry)
     dearer = await world.price(PRICE_B)
@@ -339,7 +328,7 @@ async def test_without_a_requester_a_price_above_the_cap_is_still_refused(
 
     with pytest.raises(PermissionInsufficient):
         async with transaction(world.sessionmaker) as session:
-            await service.update(
+            await changes.update(
                 session,
                 scope=world.scope,
                 subscription_id=subscription_id,
@@ -351,7 +340,7 @@ async def test_without_a_requester_a_price_above_the_cap_is_still_refused(
 
 
 async def test_a_change_that_fits_the_cap_replaces_the_pending_one(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, _ = await subscribed(world, registry)
     await change(world, requester, subscription_id, await world.price(PRICE_B))

@@ -13,7 +13,8 @@ from cyphera.models import Invoice, Subscription
 from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
-from cyphera.subscription import billing, service
+from cyphera.subscription import actions, billing, changes
+from cyphera.subscription.change_schemas import SubscriptionUpdate
 from cyphera.subscription.errors import (
     PermissionInsufficient,
     PriceNotUsable,
@@ -21,7 +22,6 @@ from cyphera.subscription.errors import (
     SubscriptionStateInvalid,
 )
 from cyphera.subscription.proration import ProrationBehavior, apply_balance, prorate
-from cyphera.subscription.schemas import SubscriptionUpdate
 from tests.subscription.conftest import START
 from tests.subscription.helpers import FakeGateway, World, make_world
 
@@ -82,7 +82,7 @@ async def change(
         else SubscriptionUpdate(price=price_id, proration_behavior=behavior)  # type: ignore[arg-type]
     )
     result: Subscription = await world.act(
-        service.update, subscription_id=subscription_id, data=data
+        changes.update, subscription_id=subscription_id, data=data
     )
     return result
 
@@ -94,7 +94,7 @@ async def test_the_preview_shows_the_prorations_and_changes_nothing(world: World
     events_before = await world.event_types(sub.subscription_id)
 
     preview = await world.act(
-        service.preview_change,
+        changes.preview_change,
         subscription_id=sub.subscription_id,
         price_id=cheaper,
         behavior=ProrationBehavior.CREATE_PRORATIONS,
@@ -306,7 +306,7 @@ async def test_the_price_cannot_change_outside_trialing_and_active(
         await world.collect_pending()
     else:
         await world.act(
-            service.pause if state == "paused" else service.cancel,
+            actions.pause if state == "paused" else actions.cancel,
             subscription_id=sub.subscription_id,
         )
     assert (await world.subscription(sub.subscription_id)).status.value == state
@@ -322,7 +322,7 @@ async def test_proration_behavior_without_a_price_is_refused(world: World) -> No
 
     with pytest.raises(InvalidRequest) as refused:
         await world.act(
-            service.update,
+            changes.update,
             subscription_id=sub.subscription_id,
             data=SubscriptionUpdate(proration_behavior="none"),
         )

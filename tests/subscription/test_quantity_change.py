@@ -24,10 +24,12 @@ from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.invoice_line_item import InvoiceLineKind
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
-from cyphera.subscription import billing, service
+from cyphera.subscription import actions, billing, changes
+from cyphera.subscription.change_plan import PriceChange
+from cyphera.subscription.change_schemas import SubscriptionUpdate
 from cyphera.subscription.errors import PermissionInsufficient, SubscriptionStateInvalid
+from cyphera.subscription.pending import PermissionRequester
 from cyphera.subscription.proration import ProrationBehavior
-from cyphera.subscription.schemas import SubscriptionUpdate
 from tests.fixtures.api import WorkspaceKeys
 from tests.subscription.conftest import START
 from tests.subscription.helpers import (
@@ -50,11 +52,11 @@ async def change(
     world: World,
     subscription_id: str,
     *,
-    requester: service.PermissionRequester | None = None,
+    requester: PermissionRequester | None = None,
     **fields: Any,
 ) -> None:
     async with transaction(world.sessionmaker) as session:
-        await service.update(
+        await changes.update(
             session,
             scope=world.scope,
             subscription_id=subscription_id,
@@ -71,9 +73,9 @@ async def preview(
     quantity: int | None = None,
     price_id: str | None = None,
     behavior: ProrationBehavior = ProrationBehavior.CREATE_PRORATIONS,
-) -> service.PriceChange:
+) -> PriceChange:
     async with world.sessionmaker() as session:
-        return await service.preview_change(
+        return await changes.preview_change(
             session,
             scope=world.scope,
             subscription_id=subscription_id,
@@ -281,7 +283,7 @@ async def test_without_a_requester_seats_above_the_cap_are_refused(world: World)
 
 async def test_the_quantity_cannot_change_while_paused(world: World) -> None:
     sub = await world.subscribe(await world.price(1000), cap_cents=5000)
-    await world.act(service.pause, subscription_id=sub.subscription_id)
+    await world.act(actions.pause, subscription_id=sub.subscription_id)
 
     with pytest.raises(SubscriptionStateInvalid) as refused:
         await change(world, sub.subscription_id, quantity=2)
@@ -299,8 +301,8 @@ def registry() -> NetworkRegistry:
 
 
 @pytest.fixture
-def requester(world: World, registry: NetworkRegistry) -> service.PermissionRequester:
-    return service.PermissionRequester(
+def requester(world: World, registry: NetworkRegistry) -> PermissionRequester:
+    return PermissionRequester(
         registry=registry,
         gateway=world.gateway,
         permission_lifetime=timedelta(days=365),
@@ -315,7 +317,7 @@ async def subscribed(world: World, registry: NetworkRegistry) -> tuple[str, Loca
 
 
 async def test_seats_above_the_cap_wait_for_a_larger_permission_then_apply(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     # Given 1 seat at 30.00 under a permission of 30.00 per window
     subscription_id, customer = await subscribed(world, registry)
@@ -389,7 +391,7 @@ async def test_seats_above_the_cap_wait_for_a_larger_permission_then_apply(
 
 
 async def test_fewer_seats_replace_a_pending_increase(
-    world: World, registry: NetworkRegistry, requester: service.PermissionRequester
+    world: World, registry: NetworkRegistry, requester: PermissionRequester
 ) -> None:
     subscription_id, _ = await subscribed(world, registry)
     await change(world, subscription_id, requester=requester, quantity=4, proration_behavior="none")

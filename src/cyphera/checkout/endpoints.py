@@ -8,7 +8,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 
 from cyphera.auth.dependencies import AuthDep, ClockDep, SessionDep
-from cyphera.checkout import service
+from cyphera.checkout import completion, service
 from cyphera.checkout.schemas import (
     CheckoutSession,
     CheckoutSessionComplete,
@@ -17,6 +17,7 @@ from cyphera.checkout.schemas import (
     PermissionRequest,
     PermissionTerms,
 )
+from cyphera.checkout.terms import signing_request, terms_of
 from cyphera.db.engine import transaction
 from cyphera.delegation.erc7715 import build_periodic_permission_request
 from cyphera.exceptions import Unavailable
@@ -34,11 +35,11 @@ INLINE_CHARGE_WAIT_SECONDS = 20
 
 
 def _permission_request(checkout: CheckoutSessionModel) -> PermissionRequest | None:
-    terms = service.terms_of(checkout)
+    terms = terms_of(checkout)
     if terms is None:
         return None
     return PermissionRequest(
-        eip712=service.signing_request(terms),
+        eip712=signing_request(terms),
         erc7715=build_periodic_permission_request(
             chain_id=terms.chain_id,
             redeemer=terms.delegate,
@@ -143,7 +144,7 @@ async def prepare_checkout_session(
     completes the session.
     """
     settings = request.app.state.settings
-    checkout = await service.prepare_session(
+    checkout = await completion.prepare_session(
         session,
         workspace_id=auth.scope.workspace_id,
         mode=auth.scope.mode,
@@ -178,7 +179,7 @@ async def complete_checkout_session(
     is briefly unreachable); the session's `subscription` tells the outcome.
     """
     async with transaction(sessionmaker) as session:
-        completed = await service.complete_session(
+        completed = await completion.complete_session(
             session,
             workspace_id=auth.scope.workspace_id,
             mode=auth.scope.mode,

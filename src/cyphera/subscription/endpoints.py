@@ -24,24 +24,29 @@ from cyphera.kit.pagination import ListObject
 from cyphera.models import Invoice as InvoiceModel
 from cyphera.models import Payment as PaymentModel
 from cyphera.models import Subscription as SubscriptionModel
-from cyphera.subscription import lifecycle, service
-from cyphera.subscription.invoice_views import invoice_bodies
-from cyphera.subscription.proration import ProrationBehavior
-from cyphera.subscription.schemas import (
+from cyphera.subscription import actions, changes, lifecycle
+from cyphera.subscription.change_schemas import (
+    PreviewChangeParams,
+    ProrationLine,
+    SubscriptionChangePreview,
+    SubscriptionUpdate,
+    UpcomingInvoice,
+)
+from cyphera.subscription.invoice_schemas import (
     Invoice,
     InvoiceListParams,
     Payment,
     PaymentListParams,
-    PreviewChangeParams,
-    ProrationLine,
+)
+from cyphera.subscription.invoice_views import invoice_bodies
+from cyphera.subscription.pending import PermissionRequester
+from cyphera.subscription.proration import ProrationBehavior
+from cyphera.subscription.schemas import (
     Subscription,
     SubscriptionCancel,
-    SubscriptionChangePreview,
     SubscriptionListParams,
     SubscriptionPause,
     SubscriptionResume,
-    SubscriptionUpdate,
-    UpcomingInvoice,
 )
 from cyphera.testclock import clock as test_clocks
 
@@ -49,7 +54,8 @@ router = APIRouter()
 
 
 class _Action(Protocol):
-    """A `service` action on one subscription (cancel, pause, …), its own arguments bound."""
+    """An action on one subscription (`actions.cancel`, `changes.update`, …), its own arguments
+    bound."""
 
     def __call__(
         self, session: AsyncSession, *, scope: Scope, subscription_id: str, clock: Clock
@@ -124,9 +130,9 @@ async def update_subscription(
 ) -> Subscription:
     settings = request.app.state.settings
     update = partial(
-        service.update,
+        changes.update,
         data=body or SubscriptionUpdate(),
-        requester=service.PermissionRequester(
+        requester=PermissionRequester(
             registry=request.app.state.registry,
             gateway=request.app.state.gateway,
             permission_lifetime=timedelta(days=settings.billing.permission_lifetime_days),
@@ -145,7 +151,7 @@ async def update_subscription(
 async def delete_subscription(
     subscription_id: str, auth: AuthDep, session: SessionDep, clock: ClockDep
 ) -> Subscription:
-    return await _act(service.cancel, subscription_id, auth, session, clock)
+    return await _act(actions.cancel, subscription_id, auth, session, clock)
 
 
 @router.post(
@@ -166,7 +172,7 @@ async def cancel_subscription(
     body: Annotated[SubscriptionCancel | None, Body()] = None,
 ) -> Subscription:
     at_period_end = (body or SubscriptionCancel()).at_period_end
-    cancel = partial(service.cancel, at_period_end=at_period_end)
+    cancel = partial(actions.cancel, at_period_end=at_period_end)
     return await _act(cancel, subscription_id, auth, session, clock)
 
 
@@ -184,7 +190,7 @@ async def pause_subscription(
     clock: ClockDep,
     body: Annotated[SubscriptionPause | None, Body()] = None,
 ) -> Subscription:
-    pause = partial(service.pause, resumes_at=(body or SubscriptionPause()).resumes_at)
+    pause = partial(actions.pause, resumes_at=(body or SubscriptionPause()).resumes_at)
     return await _act(pause, subscription_id, auth, session, clock)
 
 
@@ -203,7 +209,7 @@ async def resume_subscription(
     clock: ClockDep,
     body: Annotated[SubscriptionResume | None, Body()] = None,
 ) -> Subscription:
-    return await _act(service.resume, subscription_id, auth, session, clock)
+    return await _act(actions.resume, subscription_id, auth, session, clock)
 
 
 @router.get(
@@ -222,7 +228,7 @@ async def preview_subscription_change(
     session: SessionDep,
     clock: ClockDep,
 ) -> SubscriptionChangePreview:
-    change = await service.preview_change(
+    change = await changes.preview_change(
         session,
         scope=auth.scope,
         subscription_id=subscription_id,

@@ -17,7 +17,7 @@ from cyphera.invoice.page import HostedSecretInvalid, hosted_invoice_url, hosted
 from cyphera.models import Coupon, InvoiceLineItem
 from cyphera.models import Discount as DiscountModel
 from cyphera.models import Invoice as InvoiceModel
-from cyphera.subscription.schemas import Invoice, InvoiceLine, InvoiceLines
+from cyphera.subscription.invoice_schemas import Invoice, InvoiceLine, InvoiceLines
 
 router = APIRouter()
 

@@ -224,7 +224,8 @@ def period_bounds(
 def restart_schedule(subscription: Subscription, price: Price, *, at: datetime) -> None:
     """Re-anchor the schedule at `at`: the next period (``period_index + 1``) becomes current and
     starts there, on `price`'s interval — a resume after the paid period, or a change of interval
-    (`cyphera.subscription.service`). The caller opens its invoice.
+    (`cyphera.subscription.actions`, `cyphera.subscription.changes`). The caller opens its
+    invoice.
 
     Safe on-chain when the permission's windows started at or before `at` and nothing else was
     charged in `at`'s window: the due dates from `at` on are one period — at least one window —

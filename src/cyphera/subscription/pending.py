@@ -2,7 +2,7 @@
 
 When the new amount per period (price × quantity) is above what the customer's permission
 allows per window, or the new price bills on another interval (the permission's window length is
-fixed on-chain), `cyphera.subscription.service.update` changes nothing yet: `request` opens a
+fixed on-chain), `cyphera.subscription.changes.update` changes nothing yet: `request` opens a
 checkout session of purpose ``subscription_update`` — for the same account, network and token,
 with terms built by `cyphera.permission.request` exactly as a new checkout's, for the new price ×
 the new quantity — and stores the wanted price, quantity and proration behaviour on the
@@ -18,7 +18,7 @@ anchor after the permission's start works because the due dates are at least one
 
 A second request replaces the first (its session is expired); a cancel, the end of the
 subscription, or the session's lapse (`cyphera.subscription.scheduler.expire_pending_updates`) drops it. Completing the
-session (`cyphera.subscription.service.apply_pending_update`, called by checkout) applies the
+session (`cyphera.subscription.changes.apply_pending_update`, called by checkout) applies the
 change through the ordinary price-change path under the new permission.
 """
 

@@ -33,7 +33,7 @@ from cyphera.db.engine import transaction
 from cyphera.kit.clock import Clock
 from cyphera.models import Subscription
 from cyphera.models.subscription import SubscriptionStatus
-from cyphera.subscription import billing, dunning, lifecycle, service
+from cyphera.subscription import actions, billing, dunning, lifecycle
 from cyphera.subscription.errors import PermissionUnusable
 
 S = SubscriptionStatus
@@ -144,7 +144,7 @@ async def resume_due(
         for subscription in due:
             try:
                 async with session.begin_nested():
-                    await service.resume_subscription(session, subscription, now=now)
+                    await actions.resume_subscription(session, subscription, now=now)
             except PermissionUnusable:
                 # Nothing can be charged any more: it stays paused for the merchant to cancel.
                 subscription.resumes_at = None

@@ -42,8 +42,7 @@ from cyphera.models.payment import IN_FLIGHT
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.models.test_clock import TestClockStatus
 from cyphera.payment.gateway import ChargeGateway
-from cyphera.subscription import billing, lifecycle, scheduler
-from cyphera.subscription import service as subscriptions
+from cyphera.subscription import actions, billing, lifecycle, scheduler
 from cyphera.testclock import chain_time, errors
 from cyphera.testclock.clock import get_test_clock
 from cyphera.testclock.schemas import TestClock as TestClockBody
@@ -132,7 +131,7 @@ async def delete(
         )
     ).all()
     for subscription_id in attached:
-        await subscriptions.cancel(session, scope=scope, subscription_id=subscription_id, clock=at)
+        await actions.cancel(session, scope=scope, subscription_id=subscription_id, clock=at)
     test_clock.deleted_at = clock.now()
     test_clock.updated_at = clock.now()
     await _record(session, test_clock, "test_clock.deleted")

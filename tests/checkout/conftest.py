@@ -1,0 +1,3 @@
+from tests.subscription.conftest import clock, gateway, world
+
+__all__ = ["clock", "gateway", "world"]
