@@ -35,6 +35,23 @@ async def test_an_archived_price_opens_no_session(world: World, registry: Networ
     assert await world.count(CheckoutSession) == 0
 
 
+async def test_a_free_price_opens_no_session(world: World, registry: NetworkRegistry) -> None:
+    # A recurring price of 0 is a valid price, but a permission to move 0 per period is none.
+    await add_payout_address(world, network=NETWORK)
+    free = await world.price(0)
+
+    with pytest.raises(errors.PriceNotUsable) as refused:
+        await create_checkout(world, registry, free)
+
+    assert (refused.value.code, refused.value.kind, refused.value.param) == (
+        "price_not_usable",
+        ErrorKind.INVALID,
+        "price",
+    )
+    assert "above 0" in refused.value.message
+    assert await world.count(CheckoutSession) == 0
+
+
 async def test_networks_that_carry_none_of_the_tokens_open_no_session(
     world: World, registry: NetworkRegistry
 ) -> None:

@@ -5,6 +5,7 @@ request: period transfer, ValueLte(0), Nonce, Timestamp, Redeemer and the payee 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
@@ -26,10 +27,20 @@ from tests.fixtures.platform import PRICE_UNITS, USDC, Platform, monthly_price
 
 
 def metamask_grant(
-    chain: Devnet, customer: LocalAccount, request: dict[str, Any]
+    chain: Devnet,
+    customer: LocalAccount,
+    request: dict[str, Any],
+    *,
+    delegator: str | None = None,
+    signature: bytes | None = None,
 ) -> dict[str, Any]:
-    """What MetaMask returns for `request`: the signed 6-caveat delegation as `context`."""
+    """What MetaMask returns for `request`: the signed 6-caveat delegation as `context`.
+
+    `customer` signs, for `delegator` (default: the customer's own address; a smart account's
+    address when `customer` is its owner). `signature` replaces the signature (a forgery).
+    """
     framework = chain.deployment.framework
+    delegator = delegator or customer.address
     data = request["permission"]["data"]
     rules = {rule["type"]: rule["data"] for rule in request["rules"]}
     nonce = decode_current_nonce(
@@ -37,7 +48,7 @@ def metamask_grant(
             chain.w3.eth.call(
                 {
                     "to": framework.enforcer("NonceEnforcer"),
-                    "data": encode_current_nonce(framework.delegation_manager, customer.address),
+                    "data": encode_current_nonce(framework.delegation_manager, delegator),
                 }
             )
         )
@@ -67,7 +78,7 @@ def metamask_grant(
     delegation = sign_delegation(
         Delegation(
             delegate=request["to"],
-            delegator=customer.address,
+            delegator=delegator,
             authority=ROOT_AUTHORITY,
             caveats=caveats,
             salt=7715,
@@ -76,6 +87,8 @@ def metamask_grant(
         chain_id=chain.deployment.chain_id,
         delegation_manager=framework.delegation_manager,
     )
+    if signature is not None:
+        delegation = dataclasses.replace(delegation, signature=signature)
     return {
         **request,
         "context": "0x" + encode_permission_context([delegation]).hex(),

@@ -19,6 +19,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cyphera.auth.chain_reader import RpcSignatureChecker
 from cyphera.auth.scope import Scope
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.checkout import completion
@@ -442,6 +443,7 @@ async def complete_checkout(
             mode=Mode.TEST,
             checkout_id=checkout_id,
             registry=registry,
+            checker=RpcSignatureChecker(registry),
             clock=world.clock,
             **proof,
         )

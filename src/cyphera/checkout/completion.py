@@ -4,8 +4,8 @@
 (`cyphera.checkout.terms`). `complete_session` accepts nothing but a signature over exactly the
 stored delegation (or an ERC-7715 grant of it): it rebuilds the delegation from the stored terms,
 validates the signed context with the same allow-list used for ERC-7715 grants (manager,
-delegate, enforcers, token, amount, window, payee, expiry) and that the signature recovers to the
-customer, then records customer, permission, subscription, the first invoice and its payment —
+delegate, enforcers, token, amount, window, payee, expiry) and that the paying account signed it
+(its key, or its code through ERC-1271), then records customer, permission, subscription, the first invoice and its payment —
 with the collection job — in one transaction. A ``subscription_update`` session instead applies
 the subscription's pending change under the new permission
 (`cyphera.subscription.changes.apply_pending_update`).
@@ -51,6 +51,7 @@ from cyphera.models.permission import PermissionSource
 from cyphera.models.test_clock import TestClockStatus
 from cyphera.payment.gateway import ChargeGateway
 from cyphera.permission import service as permissions
+from cyphera.permission.proof import SignatureChecker, is_signed_by_its_accounts
 from cyphera.subscription import billing, changes
 from cyphera.subscription import service as subscriptions
 from cyphera.testclock import errors as test_clock_errors
@@ -195,14 +196,16 @@ async def complete_session(
     signature: bytes | None = None,
     grant: Mapping[str, Any] | None = None,
     registry: NetworkRegistry,
+    checker: SignatureChecker,
     clock: Clock,
 ) -> Completed:
     """Complete `checkout_id` with either the customer's EIP-712 `signature` over the stored
     delegation, or an ERC-7715 `grant` (the wallet's `wallet_requestExecutionPermissions` answer).
 
-    Both are held to the same allow-list and the session's stored terms; an EIP-712 signature must
-    also recover to the customer (a 7702 account), while a grant from a smart account is proven by
-    the signer's on-chain pre-flight of the first charge.
+    Both are held to the same allow-list and the session's stored terms, and both must be proven
+    signed by the paying account before anything is created (`cyphera.permission.proof`): its key
+    (ECDSA: an EOA or a 7702-upgraded EOA) or its code (ERC-1271, asked through `checker`: a
+    smart account). A forged signature never completes a session, trial or not.
     """
     if (signature is None) == (grant is None):
         raise errors.PermissionInvalid("send exactly one of `signature` or `grant`")
@@ -217,6 +220,7 @@ async def complete_session(
     terms = prepared_terms(checkout)
     network = registry.get(terms.network)
     token = token_of(network, terms.token_symbol)
+    what = "signature" if signature is not None else "grant"
     submitted: Mapping[str, Any] | bytes = (
         encode_permission_context([delegation_of(terms, signature)])
         if signature is not None
@@ -236,14 +240,18 @@ async def complete_session(
             now=to_unix(now),
             start_date=to_unix(terms.start_at),
             delegator=terms.customer_address,
-            require_signature_match=signature is not None,
         )
     except DelegationError as exc:
-        what = "signature" if signature is not None else "grant"
         raise errors.PermissionInvalid(
             f"the {what} does not grant this checkout's permission ({exc.code}): {exc}",
             param=what,
         ) from exc
+    if not await is_signed_by_its_accounts(validated, checker=checker):
+        raise errors.PermissionInvalid(
+            f"the {what} is not signed by {terms.customer_address}: neither its key nor its "
+            "account (ERC-1271) accepts the signature",
+            param=what,
+        )
     source = PermissionSource.EIP712 if signature is not None else PermissionSource.ERC7715
     if checkout.purpose is CheckoutSessionPurpose.SUBSCRIPTION_UPDATE:
         return await _complete_update(

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 
+from cyphera.auth.account_dependencies import SignatureCheckerDep
 from cyphera.auth.dependencies import AuthDep, ClockDep, SessionDep
 from cyphera.checkout import completion, service
 from cyphera.checkout.schemas import (
@@ -170,6 +171,7 @@ async def complete_checkout_session(
     registry: RegistryDep,
     gateway: GatewayDep,
     sessionmaker: SessionmakerDep,
+    checker: SignatureCheckerDep,
 ) -> CheckoutSession:
     """Submit the customer's signature; the first period is charged before this returns.
 
@@ -189,6 +191,7 @@ async def complete_checkout_session(
             ),
             grant=None if body.grant is None else body.grant.model_dump(exclude_none=True),
             registry=registry,
+            checker=checker,
             clock=clock,
         )
     if completed.payment is not None:

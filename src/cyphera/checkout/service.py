@@ -153,6 +153,12 @@ async def create_session(
         raise errors.CheckoutSessionNotFound(f"no such price: {price_id}", param="price")
     if not price.active or price.type is not PriceType.RECURRING:
         raise errors.PriceNotUsable("checkout needs an active recurring price", param="price")
+    if price.unit_amount == 0:
+        # A permission to move 0 per period is no permission: nothing to grant or collect.
+        raise errors.PriceNotUsable(
+            "checkout needs a price above 0: a free price has nothing to collect on-chain",
+            param="price",
+        )
     if coupon_id is not None:
         await coupons.redeemable(
             session, scope=scope, coupon_id=coupon_id, currency=price.currency, now=clock.now()
