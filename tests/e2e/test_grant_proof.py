@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from eth_account import Account
 from sqlalchemy import func, select
 
 from cyphera.models import Customer, Event, Permission, Subscription
@@ -120,3 +121,33 @@ async def test_a_smart_account_grant_is_proven_through_erc1271_and_pays(
         assert subscription["status"] == "active"
     assert chain.token_balance("USDC", merchant) == PRICE_UNITS
     assert chain.token_balance("USDC", account) == 100 * USDC - PRICE_UNITS
+
+
+async def test_a_smart_account_signs_the_eip712_delegation_through_its_owner(
+    platform: Platform, workspace: WorkspaceKeys
+) -> None:
+    chain = platform.chain
+    owner, stranger = chain.new_account(), chain.new_account()
+    account = deploy_hybrid_account(chain, owner)
+    chain.fund_token("USDC", account, 100 * USDC)
+    merchant = chain.new_account(ether=0).address
+    async with httpx.AsyncClient(base_url=platform.api_url, headers=workspace.headers) as api:
+        await api.post("/v1/payout_addresses/local", json={"address": merchant})
+        session = await _checkout(api, account)
+        typed = session["permission_request"]["eip712"]
+        complete = f"/v1/checkout/sessions/{session['id']}/complete"
+
+        # A stranger's signature is not the account's: ERC-1271 says no
+        forged = Account.sign_typed_data(stranger.key, full_message=typed).signature
+        refused = await api.post(complete, json={"signature": "0x" + forged.hex()})
+        assert refused.status_code == 400, refused.text
+        assert (refused.json()["error"]["code"], refused.json()["error"]["param"]) == (
+            "permission_invalid",
+            "signature",
+        )
+
+        # The owner's is: the account vouches for it, and the first period is paid
+        signature = Account.sign_typed_data(owner.key, full_message=typed).signature
+        completed = await api.post(complete, json={"signature": "0x" + signature.hex()})
+        assert completed.status_code == 200, completed.text
+    assert chain.token_balance("USDC", merchant) == PRICE_UNITS
