@@ -18,6 +18,7 @@ from cyphera.api.app import create_app
 from cyphera.config import Settings
 from cyphera.db.migrate import upgrade
 from cyphera.dev import main as dev_main
+from cyphera.kit.process import reset_recursion_limit
 from cyphera.signer.cli import app as signer_app
 from cyphera.worker.main import run_worker
 from cyphera.workspace.cli import app as workspace_app
@@ -35,6 +36,8 @@ app.add_typer(db_app, name="db")
 
 
 def _logging(settings: Settings) -> None:
+    """What every process sets first, once its imports are done (`cyphera.kit.process`)."""
+    reset_recursion_limit()
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)-5s %(name)s %(message)s",

@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from eth_account import Account
 
+from cyphera.kit.process import reset_recursion_limit
 from cyphera.signer.config import SignerSettings
 from cyphera.signer.server import serve
 
@@ -44,6 +45,7 @@ def main(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     settings = SignerSettings()
+    reset_recursion_limit()  # py_ecc raised it at import (`cyphera.kit.process`)
     configure_logging(settings.log_level)
     asyncio.run(serve(settings))
 
