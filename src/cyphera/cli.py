@@ -67,6 +67,9 @@ def api() -> None:
         port=settings.api.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # X-Forwarded-For is read by the app, from trusted proxies only (`cyphera.kit.forwarded`):
+        # uvicorn's own handling would believe any client connecting from 127.0.0.1.
+        proxy_headers=False,
         log_config=None,  # uvicorn's lines go through our logging (`cyphera.kit.logs`)
     )
 
