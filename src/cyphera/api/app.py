@@ -10,7 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cyphera.api.errors import install_error_handlers
 from cyphera.api.health import router as health_router
-from cyphera.api.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from cyphera.api.middleware import (
+    BodyGuardMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from cyphera.api.openapi import install_openapi
 from cyphera.api.routes import include_routers
 from cyphera.api.transaction import TransactionMiddleware
@@ -94,10 +98,12 @@ def create_app(
         storage_uri=settings.auth.rate_limit_storage_uri,
     )
     install_error_handlers(app)
-    # Added innermost first: requests pass RequestContext, BodyGuard, Transaction, then routes.
+    # Added innermost first: requests pass SecurityHeaders, RequestContext, BodyGuard,
+    # Transaction, then routes.
     app.add_middleware(TransactionMiddleware, state=app.state)
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router)
     include_routers(app)
     install_openapi(app)

@@ -1,6 +1,14 @@
 """The outer layers of every HTTP request.
 
-`RequestContextMiddleware` (outermost): the request id, and the last word on failures.
+`SecurityHeadersMiddleware` (outermost): headers on every answer, errors and 500s included.
+
+- ``X-Content-Type-Options: nosniff`` everywhere: a browser renders nothing as other than its
+  declared type (a JSON error echoing input is never sniffed into HTML).
+- ``Cache-Control: no-store`` on every ``/v1`` answer: they carry tenant data and secrets shown
+  once (a new API key, a webhook signing secret, a session token), which no browser or proxy
+  cache may keep.
+
+`RequestContextMiddleware`: the request id, and the last word on failures.
 
 - ``X-Request-Id``: taken from the request when it is a sane token (a load balancer's id), else
   generated (``req_…``); put on every response, bound to every log line of the request.
@@ -42,6 +50,7 @@ REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_STATE_KEY = "request_id"
 MAX_BODY_BYTES = 1024 * 1024
 MAX_NESTING_DEPTH = 200
+API_PREFIX = "/v1"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 log = structlog.get_logger(__name__)
@@ -50,6 +59,28 @@ log = structlog.get_logger(__name__)
 def request_id_of(scope: Scope) -> str:
     """The id `RequestContextMiddleware` gave this request."""
     return str(scope.get("state", {}).get(REQUEST_ID_STATE_KEY, ""))
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        is_api = path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if is_api:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class RequestContextMiddleware:
