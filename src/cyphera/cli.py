@@ -10,19 +10,22 @@ cyphera db upgrade             apply migrations
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 
 import typer
 import uvicorn
 
 from cyphera.api.app import create_app
-from cyphera.config import Settings
+from cyphera.config import Environment, Settings
 from cyphera.db.cluster import ClusterError
 from cyphera.db.migrate import upgrade
 from cyphera.dev import main as dev_main
 from cyphera.dev import stack as dev_stack
 from cyphera.dev.record import RunningStack
 from cyphera.exceptions import AppError
+from cyphera.invoice.page import HOSTED_SECRET_ENV
+from cyphera.kit.logs import configure_logging, secret_values
+from cyphera.kit.process import reset_recursion_limit
 from cyphera.signer.cli import app as signer_app
 from cyphera.worker.main import run_worker
 from cyphera.workspace.cli import app as workspace_app
@@ -40,12 +43,14 @@ app.add_typer(db_app, name="db")
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)-5s %(name)s %(message)s",
+    """What every process sets first, once its imports are done: the recursion limit
+    (`cyphera.kit.process`), and one logging set-up with secrets redacted (`cyphera.kit.logs`)."""
+    reset_recursion_limit()
+    configure_logging(
+        level=settings.log_level,
+        console=settings.environment is Environment.DEVELOPMENT,
+        secrets=[*secret_values(settings), os.environ.get(HOSTED_SECRET_ENV, "")],
     )
-    # Request lines of our own HTTP clients (health polling) are noise at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @app.command()
@@ -85,6 +90,10 @@ def api() -> None:
         port=settings.api.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        # X-Forwarded-For is read by the app, from trusted proxies only (`cyphera.kit.forwarded`):
+        # uvicorn's own handling would believe any client connecting from 127.0.0.1.
+        proxy_headers=False,
+        log_config=None,  # uvicorn's lines go through our logging (`cyphera.kit.logs`)
     )
 
 

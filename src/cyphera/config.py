@@ -15,7 +15,7 @@ import enum
 from pathlib import Path
 
 from limits import parse
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SIGNER_TOKEN = "dev-signer-token-not-for-production"  # noqa: S105 - the dev placeholder, refused in production
@@ -67,6 +67,10 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8000"
+    # The reverse proxies in front of the API, as addresses or networks (a JSON list:
+    # '["10.0.0.0/8"]'). Only hops they added to X-Forwarded-For are believed
+    # (`cyphera.kit.forwarded`); none by default, so the connection's peer is the client.
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
 
 
 class SignerClientSettings(BaseModel):
@@ -137,8 +141,14 @@ class AuthSettings(BaseModel):
     # Requests per client address to the sign-in endpoints (nonce, SIWE and OIDC verify), as
     # `limits` writes them: "30/minute", "500/hour".
     sign_in_rate_limit: str = "30/minute"
+    # Requests per API key, to every endpoint a key can call.
+    api_key_rate_limit: str = "100/second"
+    # Where both limits count (`cyphera.auth.ratelimit`): "memory://" counts in each API process;
+    # "redis://host:6379" (with the async Redis client installed) is shared by all of them. An
+    # unknown or unusable store stops the API at start-up.
+    rate_limit_storage_uri: str = "memory://"
 
-    @field_validator("sign_in_rate_limit")
+    @field_validator("sign_in_rate_limit", "api_key_rate_limit")
     @classmethod
     def _readable_rate(cls, value: str) -> str:
         try:

@@ -4,6 +4,7 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -210,3 +211,42 @@ async def test_a_stored_response_that_does_not_open_is_a_conflict_not_a_second_r
     assert retry.status_code == 409
     assert retry.json()["error"]["code"] == "idempotency_key_unreadable"
     assert await _product_names(sessionmaker) == ["Pro"]
+
+
+def _fingerprint(body: bytes, content_type: str | None) -> str:
+    return idempotency.idempotent_request(
+        principal_id="key_1",
+        key="k",
+        method="POST",
+        path="/v1/products",
+        body=body,
+        content_type=content_type,
+    ).fingerprint
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "application/x+json"]
+)
+def test_a_json_body_is_compared_as_canonical_json(content_type: str) -> None:
+    first = _fingerprint(b'{"name": "Pro", "active": true}', content_type)
+    reordered = _fingerprint(b'{"active":true,"name":"Pro"}', content_type)
+    changed = _fingerprint(b'{"active":true,"name":"Max"}', content_type)
+
+    assert first == reordered
+    assert first != changed
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/jsonp", "text/json"])
+def test_a_body_not_labelled_json_is_compared_byte_for_byte(content_type: str | None) -> None:
+    first = _fingerprint(b'{"name": "Pro", "active": true}', content_type)
+    reordered = _fingerprint(b'{"active":true,"name":"Pro"}', content_type)
+
+    assert first != reordered
+    assert first == _fingerprint(b'{"name": "Pro", "active": true}', content_type)
+
+
+def test_a_deeply_nested_json_body_is_fingerprinted_without_parsing_it() -> None:
+    # Parsing this under py_ecc's recursion limit (pytest has it too) would crash the process.
+    deep = b"[" * 200_000 + b"]" * 200_000
+
+    assert _fingerprint(deep, "application/json") == _fingerprint(deep, "text/plain")

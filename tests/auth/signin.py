@@ -2,7 +2,8 @@
 
 Helpers (not fixtures) so tests of other packages can import them:
 
-- `siwe_text(...)`: an EIP-4361 message for the test server (domain ``127.0.0.1:8000``, chain 1).
+- `siwe_text(...)`: an EIP-4361 message for the test server (domain ``127.0.0.1:8000``, chain 1;
+  the ``URI`` on the message's own domain unless given).
 - `sign_in(client, wallet)`: the full flow; returns a `SignedIn` (token, account id, wallet).
 - `owner_of_new_workspace(client)`: a fresh wallet signed in, owning a new workspace.
 - `join(client, owner, workspace_id, role)`: a fresh wallet invited with `role` and joined.
@@ -47,14 +48,16 @@ def siwe_text(
     not_before: str | None = None,
     request_id: str | None = None,
     resources: list[str] | None = None,
+    uri: str | None = None,
 ) -> str:
     origin = f"{scheme}://{domain}" if scheme else domain
+    uri = uri or f"{scheme or 'http'}://{domain}/login"
     lines = [f"{origin} wants you to sign in with your Ethereum account:", address, ""]
     if statement is not None:
         lines += [statement]
     lines += [
         "",
-        f"URI: http://{DOMAIN}/login",
+        f"URI: {uri}",
         "Version: 1",
         f"Chain ID: {chain_id}",
         f"Nonce: {nonce}",

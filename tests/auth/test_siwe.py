@@ -15,6 +15,7 @@ from cyphera.auth.errors import (
     SiweMessageInvalid,
     SiweMessageNotYetValid,
     SiweSignatureMalformed,
+    SiweUriMismatch,
 )
 from cyphera.auth.siwe import (
     SiweExpectation,
@@ -164,6 +165,35 @@ def test_refuses_what_the_grammar_does_not_produce(text: str, reason: str) -> No
     assert refused.value.param == "message"
 
 
+@pytest.mark.parametrize("field", ["issued_at", "expiration_time", "not_before"])
+@pytest.mark.parametrize(
+    "date",
+    [
+        "9999-12-31T23:59:59-23:59",  # year 10000 in UTC
+        "0001-01-01T00:00:00+23:59",  # year 0 in UTC
+    ],
+)
+def test_dates_that_leave_the_calendar_in_utc_are_invalid(field: str, date: str) -> None:
+    with pytest.raises(SiweMessageInvalid) as refused:
+        parse_message(siwe_text(ADDRESS, NONCE, **{field: date}))
+
+    assert "outside the range of dates" in refused.value.message
+
+
+def test_the_last_and_first_dates_in_utc_are_valid() -> None:
+    message = parse_message(
+        siwe_text(
+            ADDRESS,
+            NONCE,
+            issued_at="0001-01-01T23:59:00+23:59",
+            expiration_time="9999-12-31T00:00:00-23:59",
+        )
+    )
+
+    assert message.issued_at == datetime(1, 1, 1, 0, 0, tzinfo=UTC)
+    assert message.expiration_time == datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     "address",
     [
@@ -209,6 +239,46 @@ def test_refuses_other_sites_chains_and_times(
 
     with pytest.raises(error):
         check_message(message, expect=EXPECT, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://evil.example/login",
+        "http://127.0.0.1:8001/login",  # another port
+        "https://127.0.0.1:8000/login",  # another scheme
+        "http://user@127.0.0.1:8000/login",  # user information: a phishing look-alike
+        "http://127.0.0.1:8000@evil.example/login",
+        "http://127.0.0.1.evil.example:8000/login",
+        "http://127.0.0.1/login",  # the default port is not 8000
+        "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+        "http://127.0.0.1:99999/login",  # not a port
+    ],
+)
+def test_the_uri_must_be_on_the_expected_origin(uri: str) -> None:
+    message = parse_message(siwe_text(ADDRESS, NONCE, uri=uri))
+
+    with pytest.raises(SiweUriMismatch) as refused:
+        check_message(message, expect=EXPECT, now=NOW)
+
+    assert refused.value.code == "siwe_uri_mismatch"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://app.example.com/login",
+        "https://APP.example.com:443/login?next=%2Fhome#top",  # the default port, spelled out
+        "HTTPS://app.example.com",
+    ],
+)
+def test_any_uri_on_the_expected_origin_is_accepted(uri: str) -> None:
+    message = parse_message(siwe_text(ADDRESS, NONCE, domain="app.example.com", uri=uri))
+    expect = SiweExpectation(
+        domain="app.example.com", scheme="https", chain_ids=frozenset({1}), clock_skew=timedelta()
+    )
+
+    check_message(message, expect=expect, now=NOW)
 
 
 def test_clock_skew_tolerates_a_wallet_clock_a_minute_ahead() -> None:

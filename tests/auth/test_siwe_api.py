@@ -168,6 +168,7 @@ async def test_nonce_expires_after_ten_minutes(
     [
         ({"domain": "evil.example"}, "siwe_domain_mismatch"),
         ({"scheme": "https"}, "siwe_domain_mismatch"),
+        ({"uri": "https://evil.example/login"}, "siwe_uri_mismatch"),
         ({"chain_id": 8453}, "siwe_chain_mismatch"),
         ({"expiration_time": "2026-03-01T11:59:59Z"}, "siwe_message_expired"),
         ({"issued_at": "2026-03-01T12:05:00Z"}, "siwe_message_not_yet_valid"),
@@ -228,6 +229,32 @@ async def test_malformed_message_is_a_400_naming_the_line(client: httpx.AsyncCli
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "siwe_message_invalid"
     assert "line 7" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("field", ["issued_at", "expiration_time"])
+@pytest.mark.parametrize("date", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
+async def test_a_date_outside_the_calendar_in_utc_is_a_400_not_a_500(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    field: str,
+    date: str,
+) -> None:
+    wallet = new_wallet()
+    issued = await nonce(client)
+    text = siwe_text(wallet.address, issued, **{field: date})
+
+    response = await client.post(
+        "/v1/auth/siwe/verify", json={"message": text, "signature": sign(wallet, text)}
+    )
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "siwe_message_invalid"
+    assert response.json()["error"]["param"] == "message"
+    assert await _count(sessionmaker, AccountSession) == 0
+    async with sessionmaker() as session:
+        stored = await session.get(SiweNonce, issued)
+    assert stored is not None
+    assert stored.used_at is None
 
 
 async def test_signature_of_another_key_is_refused_and_the_nonce_stays_usable(

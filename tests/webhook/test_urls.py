@@ -17,6 +17,7 @@ EVERYWHERE = [
     "https://8.8.8.8/hooks",
     "https://[2001:4860:4860::8888]/hooks",
     "https://134744072/hooks",  # 8.8.8.8 as one number: public
+    "https://[2002:808:808::1]/hooks",  # 6to4 around 8.8.8.8
 ]
 TEST_MODE_ONLY = [
     "http://localhost:3000/hooks",
@@ -40,6 +41,18 @@ TEST_MODE_ONLY = [
     "https://[::ffff:10.0.0.1]/hooks",
     "https://[::ffff:127.0.0.1]/hooks",
     "https://[2002:a00:1::]/hooks",  # 6to4 around 10.0.0.1
+    "https://[fec0::1]/hooks",  # site-local: `is_global` says yes before Python 3.13
+    "https://[fec0:1:2:3::4%25eth0]/hooks",
+    "https://[::ffff:169.254.169.254]/hooks",
+    "https://[::a9fe:a9fe]/hooks",  # IPv4-compatible 169.254.169.254
+    "https://[64:ff9b::a9fe:a9fe]/hooks",  # NAT64 to 169.254.169.254
+    "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hooks",  # Teredo around 10.0.0.1
+    "https://[2001:db8::1]/hooks",  # documentation
+    "https://[100::1]/hooks",  # discard-only
+    "https://[ff0e::1]/hooks",  # global-scope multicast
+    "https://192.0.2.1/hooks",  # TEST-NET-1
+    "https://198.18.0.1/hooks",  # benchmarking
+    "https://255.255.255.255/hooks",
     "https://127.1/hooks",
     "https://2130706433/hooks",
     "https://0x7f.0.0.1/hooks",

@@ -10,10 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from cyphera.api.errors import install_error_handlers
 from cyphera.api.health import router as health_router
-from cyphera.api.middleware import BodyGuardMiddleware, RequestContextMiddleware
+from cyphera.api.middleware import (
+    BodyGuardMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
 from cyphera.api.openapi import install_openapi
 from cyphera.api.routes import include_routers
 from cyphera.api.transaction import TransactionMiddleware
+from cyphera.auth.ratelimit import RateLimits
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.config import Settings
 from cyphera.db.engine import create_engine, create_sessionmaker
@@ -87,11 +92,18 @@ def create_app(
     app.state.clock = clock or system_clock
     app.state.gateway = gateway
     app.state.registry = registry
+    app.state.rate_limits = RateLimits(
+        sign_in_rate=settings.auth.sign_in_rate_limit,
+        api_key_rate=settings.auth.api_key_rate_limit,
+        storage_uri=settings.auth.rate_limit_storage_uri,
+    )
     install_error_handlers(app)
-    # Added innermost first: requests pass RequestContext, BodyGuard, Transaction, then routes.
+    # Added innermost first: requests pass SecurityHeaders, RequestContext, BodyGuard,
+    # Transaction, then routes.
     app.add_middleware(TransactionMiddleware, state=app.state)
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router)
     include_routers(app)
     install_openapi(app)

@@ -147,6 +147,20 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
             }
         },
     },
+    429: {
+        "model": ErrorResponse,
+        "description": "Too many requests with this API key (`rate_limited`); retry after the "
+        "`Retry-After` header's seconds.",
+        "content": {
+            "application/json": {
+                "example": _example(
+                    "invalid_request_error",
+                    "rate_limited",
+                    "Too many requests with this API key; retry in 1 seconds.",
+                )
+            }
+        },
+    },
 }
 
 

@@ -5,8 +5,9 @@ A client that retries a POST with the same ``Idempotency-Key`` gets the first re
 per caller (the API key, or the signed-in account for session tokens) and remembered for
 `REPLAY_WINDOW`.
 
-- The same key with a different request (method, path or JSON body) is ``400
-  idempotency_key_reused``: the client has a bug, and replaying would hide it.
+- The same key with a different request (method, path or body) is ``400
+  idempotency_key_reused``: the client has a bug, and replaying would hide it. A body labelled
+  JSON is compared as canonical JSON; any other body byte for byte.
 - A second request with a key whose first request is still running is ``409
   idempotency_key_in_use``, at once, rather than waiting or running twice.
 
@@ -31,7 +32,9 @@ from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cyphera.api.middleware import MAX_NESTING_DEPTH
 from cyphera.exceptions import Conflict, InvalidRequest
+from cyphera.kit.nesting import exceeds_nesting
 from cyphera.kit.sealing import Sealer, Unsealable
 from cyphera.models.idempotency_key import REPLAY_WINDOW, IdempotencyKey
 
@@ -74,7 +77,13 @@ class StoredResponse:
 
 
 def idempotent_request(
-    *, principal_id: str, key: str, method: str, path: str, body: bytes
+    *,
+    principal_id: str,
+    key: str,
+    method: str,
+    path: str,
+    body: bytes,
+    content_type: str | None = None,
 ) -> IdempotentRequest:
     """Describe a keyed request; `IdempotencyKeyInvalid` if the key is not 1 to 255 visible ASCII characters."""
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not all(33 <= ord(c) <= 126 for c in key):
@@ -87,27 +96,46 @@ def idempotent_request(
         key=key,
         method=method,
         path=path,
-        fingerprint=fingerprint(method, path, body),
+        fingerprint=fingerprint(method, path, body, is_json=is_json_media_type(content_type)),
     )
 
 
-def fingerprint(method: str, path: str, body: bytes) -> str:
-    """SHA-256 over the method, the path and the body, the body as canonical JSON when it is JSON.
+def is_json_media_type(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` declares JSON (``application/json``, ``application/*+json``),
+    the rule FastAPI uses to decide whether to parse a body."""
+    if not content_type:
+        return False
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+def fingerprint(method: str, path: str, body: bytes, *, is_json: bool = False) -> str:
+    """SHA-256 over the method, the path and the body: as canonical JSON when the request says
+    it is JSON, else the bytes as they came.
 
     Canonical so that a client library that reorders keys or whitespace on retry is still sending
-    "the same request".
+    "the same request". Only a body labelled JSON is parsed, and only once its nesting is known
+    to be bounded (`cyphera.kit.nesting`): this ran ``json.loads`` on every body once, and a
+    ``text/plain`` body of 200,000 ``[`` killed the process.
     """
-    try:
-        canonical = json.dumps(
-            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ).encode("utf-8", "surrogatepass")
-    except (ValueError, RecursionError):
-        canonical = body
+    canonical = _canonical_json(body) if is_json else body
     digest = hashlib.sha256()
     for part in (method.encode(), path.encode("utf-8", "surrogatepass"), canonical):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _canonical_json(body: bytes) -> bytes:
+    if exceeds_nesting(body, MAX_NESTING_DEPTH):
+        return body
+    try:
+        return json.dumps(
+            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8", "surrogatepass")
+    except (ValueError, RecursionError):
+        return body
 
 
 _PURPOSE = b"cyphera.idempotency.response.v1"

@@ -1,6 +1,14 @@
 """The outer layers of every HTTP request.
 
-`RequestContextMiddleware` (outermost): the request id, and the last word on failures.
+`SecurityHeadersMiddleware` (outermost): headers on every answer, errors and 500s included.
+
+- ``X-Content-Type-Options: nosniff`` everywhere: a browser renders nothing as other than its
+  declared type (a JSON error echoing input is never sniffed into HTML).
+- ``Cache-Control: no-store`` on every ``/v1`` answer: they carry tenant data and secrets shown
+  once (a new API key, a webhook signing secret, a session token), which no browser or proxy
+  cache may keep.
+
+`RequestContextMiddleware`: the request id, and the last word on failures.
 
 - ``X-Request-Id``: taken from the request when it is a sane token (a load balancer's id), else
   generated (``req_…``); put on every response, bound to every log line of the request.
@@ -11,12 +19,15 @@
 `BodyGuardMiddleware`: what a request body may be before anything parses it.
 
 - At most `MAX_BODY_BYTES` (``413 body_too_large``), by ``Content-Length`` or as it streams in.
-- JSON nested at most ~200 levels deep (``400 json_too_deep``). This one is a crash guard, not
-  a nicety: ``py_ecc`` (imported through eth-account) raises the interpreter's recursion limit to
-  100,000 at import, so ``json.loads`` of a 200 kB ``[[[[…`` overflows the C stack and kills the
-  whole process (SIGSEGV) before any ``RecursionError`` can be raised. The body is checked with
-  pydantic-core's parser, which has its own fixed depth limit and never recurses on the C stack
-  unboundedly.
+- Nested at most `MAX_NESTING_DEPTH` levels (``400 json_too_deep``), *whatever its
+  ``Content-Type``, or none*. This one is a crash guard, not a nicety: ``py_ecc`` (imported
+  through eth-account) raises the interpreter's recursion limit to 100,000 at import, so
+  ``json.loads`` of a 200 kB ``[[[[…`` overflows the C stack and kills the whole process (SIGSEGV)
+  before any ``RecursionError`` can be raised. Every body is measured (`cyphera.kit.nesting`, no
+  parser involved) because a label proves nothing: the idempotency fingerprint once parsed
+  ``text/plain`` bodies, and ``json.loads`` reads a UTF-16 body that pydantic-core, which the
+  guard used to ask, refuses as not JSON. The entry points also put the recursion limit back
+  (`cyphera.kit.process`), so a parser that slips past this guard raises instead of crashing.
 """
 
 from __future__ import annotations
@@ -24,7 +35,6 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_to_bytes
 
-import pydantic_core
 import structlog
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -34,11 +44,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cyphera.api.errors import INTERNAL_MESSAGE, error_response
 from cyphera.kit.ids import new_id
+from cyphera.kit.nesting import exceeds_nesting
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID_STATE_KEY = "request_id"
 MAX_BODY_BYTES = 1024 * 1024
-_RECURSION_LIMIT_ERROR = "recursion limit exceeded"
+MAX_NESTING_DEPTH = 200
+API_PREFIX = "/v1"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 
 log = structlog.get_logger(__name__)
@@ -47,6 +59,28 @@ log = structlog.get_logger(__name__)
 def request_id_of(scope: Scope) -> str:
     """The id `RequestContextMiddleware` gave this request."""
     return str(scope.get("state", {}).get(REQUEST_ID_STATE_KEY, ""))
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        is_api = path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                if is_api:
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class RequestContextMiddleware:
@@ -122,20 +156,17 @@ class BodyGuardMiddleware:
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
             await body_too_large()(scope, receive, send)
             return
-        if "json" not in headers.get("content-type", "").lower():
-            await self.app(scope, receive, send)
-            return
         try:
             body = await read_body(receive)
         except BodyTooLarge:
             await body_too_large()(scope, receive, send)
             return
-        if _nested_too_deep(body):
+        if exceeds_nesting(body, MAX_NESTING_DEPTH):
             response = error_response(
                 400,
                 error_type="invalid_request_error",
                 code="json_too_deep",
-                message="The JSON body is nested too deeply.",
+                message=f"The request body is nested more than {MAX_NESTING_DEPTH} levels deep.",
             )
             await response(scope, receive, send)
             return
@@ -202,12 +233,3 @@ def body_too_large() -> Response:
         code="body_too_large",
         message=f"The request body is larger than {MAX_BODY_BYTES} bytes.",
     )
-
-
-def _nested_too_deep(body: bytes) -> bool:
-    try:
-        pydantic_core.from_json(body, cache_strings=False)
-    except ValueError as exc:
-        # Any other defect (not JSON at all) is left to the endpoint, which says what is wrong.
-        return _RECURSION_LIMIT_ERROR in str(exc)
-    return False

@@ -140,6 +140,7 @@ class TransactionMiddleware:
             method=scope["method"],
             path=scope["path"] + (f"?{query}" if query else ""),
             body=body,
+            content_type=headers.get("content-type"),
         )
         return keyed, await idempotency.begin(session, keyed, now=clock.now(), sealer=self._sealer)
 

@@ -25,7 +25,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from cyphera.auth import sessions
 from cyphera.auth.audit import request_audit
 from cyphera.auth.chain_reader import RpcSignatureChecker
-from cyphera.auth.dependencies import ClockDep, SessionDep, authenticate, bearer_scheme
+from cyphera.auth.dependencies import (
+    ClockDep,
+    SessionDep,
+    authenticate,
+    bearer_scheme,
+    rate_limits,
+)
 from cyphera.auth.errors import SessionInvalid, SessionRequired, WorkspaceHeaderMissing
 from cyphera.auth.members import AccountContext, MemberContext, resolve_member
 from cyphera.auth.oidc import (
@@ -35,12 +41,12 @@ from cyphera.auth.oidc import (
     JwsIdTokenVerifier,
     OidcProvider,
 )
-from cyphera.auth.ratelimit import ClientRateLimiter
 from cyphera.auth.roles import Capability
 from cyphera.auth.scope import Scope, WorkspaceScope
 from cyphera.auth.sessions import SessionPolicy, is_session_token
 from cyphera.auth.siwe import SignatureChecker, SiweExpectation
 from cyphera.config import Settings
+from cyphera.kit.forwarded import client_address
 from cyphera.models.audit_entry import ActorType
 
 WORKSPACE_HEADER = "Cyphera-Workspace"
@@ -194,14 +200,14 @@ def id_token_verifier(request: Request) -> IdTokenVerifier | None:
     return verifier
 
 
-def limit_sign_in(request: Request) -> None:
+async def limit_sign_in(request: Request) -> None:
     """Count this request against its client's sign-in rate limit (`cyphera.auth.ratelimit`)."""
-    state = request.app.state
-    limiter: ClientRateLimiter | None = getattr(state, "sign_in_limiter", None)
-    if limiter is None:
-        limiter = ClientRateLimiter(_settings(request).auth.sign_in_rate_limit)
-        state.sign_in_limiter = limiter
-    limiter.hit(request.client.host if request.client is not None else "unknown")
+    client = client_address(
+        request.client.host if request.client is not None else None,
+        request.headers.getlist("x-forwarded-for"),
+        _settings(request).api.trusted_proxies,
+    )
+    await rate_limits(request).sign_in.hit(client)
 
 
 SIGN_IN_LIMITED = Depends(limit_sign_in)

@@ -8,9 +8,12 @@ import-linter layers put `cyphera.api` above the domains).
   it, commits it when the response is a success and rolls it back otherwise, *before* the response
   leaves: a client never sees a success that was not committed. Endpoints and services never commit.
 - `ClockDep`: the app's `Clock` (a frozen or test clock in tests).
-- `AuthDep`: the `AuthContext` of the Bearer API key. Resolving it also enforces restricted keys:
-  a read-only key gets ``403 permission_denied`` on any method but GET/HEAD/OPTIONS, here, once,
-  for every endpoint. Endpoints scope everything they do with ``auth.scope`` (`cyphera.auth.scope`).
+- `AuthDep`: the `AuthContext` of the Bearer API key. Resolving it also enforces the key's rate
+  limit (``429 rate_limited``, `cyphera.auth.ratelimit`), counted before the key is looked up,
+  and restricted keys: a read-only key gets ``403 permission_denied`` on any method but
+  GET/HEAD/OPTIONS, here, once, for every endpoint. Endpoints scope everything they do with
+  ``auth.scope`` (`cyphera.auth.scope`).
+- `rate_limits`: the app's `RateLimits` (``app.state.rate_limits``, made by the app factory).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from cyphera.auth import service
 from cyphera.auth.audit import request_audit
 from cyphera.auth.context import AuthContext
 from cyphera.auth.errors import ApiKeyInvalid, PermissionDenied
+from cyphera.auth.keys import hash_secret
+from cyphera.auth.ratelimit import RateLimits
 from cyphera.kit.clock import Clock, system_clock
 from cyphera.models.audit_entry import ActorType
 
@@ -56,6 +61,13 @@ def get_clock(request: Request) -> Clock:
     return clock if clock is not None else system_clock
 
 
+def rate_limits(request: Request) -> RateLimits:
+    limits = getattr(request.app.state, "rate_limits", None)
+    if not isinstance(limits, RateLimits):
+        raise RuntimeError("no rate limits on this app: cyphera.api.app.create_app makes them")
+    return limits
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
@@ -83,6 +95,9 @@ async def authenticate(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> AuthContext:
     secret = bearer_token(request.headers.get("authorization"))
+    if secret is not None:
+        # Keyed by the secret's hash, before any lookup: a flood over the limit costs no query.
+        await rate_limits(request).api_key.hit(hash_secret(secret))
     context = await service.authenticate(session, secret=secret, clock=clock)
     # Whatever this request changes is audited as this key's act (`cyphera.auth.audit`).
     request_audit(request.scope.setdefault("state", {})).act_as(

@@ -78,6 +78,12 @@ class SiweDomainMismatch(Unauthenticated):
     code = "siwe_domain_mismatch"
 
 
+class SiweUriMismatch(Unauthenticated):
+    """The message's ``URI`` is not on the site it signs in to."""
+
+    code = "siwe_uri_mismatch"
+
+
 class SiweChainMismatch(Unauthenticated):
     code = "siwe_chain_mismatch"
 

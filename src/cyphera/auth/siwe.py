@@ -27,8 +27,12 @@ Verification (`verify_signature`): the EIP-191 ``personal_sign`` digest of the e
 externally owned account (or a 7702-upgraded one signing with its key) is recovered with
 eth-account; otherwise the account is asked on the message's chain through ERC-1271
 ``isValidSignature`` (`SignatureChecker`), which is how smart accounts sign. The server's own
-checks (domain, chain, time window) are `check_message`; the nonce is the caller's
-(`cyphera.auth.sessions`).
+checks (domain, the ``URI``'s origin, chain, time window) are `check_message`; the nonce is the
+caller's (`cyphera.auth.sessions`).
+
+Dates that exist in their own offset but not in UTC (``9999-12-31T23:59:59-23:59`` is in year
+10000) are refused as invalid, like any other impossible date: unauthenticated callers send
+these.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
@@ -52,6 +57,7 @@ from cyphera.auth.errors import (
     SiweMessageInvalid,
     SiweMessageNotYetValid,
     SiweSignatureMalformed,
+    SiweUriMismatch,
 )
 
 PREAMBLE = " wants you to sign in with your Ethereum account:"
@@ -87,6 +93,7 @@ _DATE_TIME = re.compile(
 _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
 _MAX_OFFSET_HOURS = 23
 _MAX_OFFSET_MINUTES = 59
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 # keccak256("isValidSignature(bytes32,bytes)")[:4], also the value a valid signature returns.
 ERC1271_MAGIC_VALUE = bytes.fromhex("1626ba7e")
 
@@ -258,7 +265,12 @@ def parse_message(text: str) -> SiweMessage:
 
 
 def check_message(message: SiweMessage, *, expect: SiweExpectation, now: datetime) -> None:
-    """Refuse a well-formed message this server must not accept: wrong site, chain or time."""
+    """Refuse a well-formed message this server must not accept: wrong site, chain or time.
+
+    The site is checked twice: the domain the wallet shows the user, and the origin of the
+    ``URI`` the user is signing in to (a message naming ``https://evil.example/login`` under our
+    domain was once accepted).
+    """
     if message.domain.lower() != expect.domain.lower() or (
         message.scheme is not None and message.scheme.lower() != expect.scheme.lower()
     ):
@@ -266,6 +278,11 @@ def check_message(message: SiweMessage, *, expect: SiweExpectation, now: datetim
         raise SiweDomainMismatch(
             f"the message signs in to {origin!r}, not to {expect.domain!r}: a message is only "
             "accepted by the site it names"
+        )
+    if not _has_origin(message.uri, scheme=expect.scheme, domain=expect.domain):
+        raise SiweUriMismatch(
+            f"the message's URI {message.uri!r} is not on {expect.scheme}://{expect.domain}: "
+            "a message is only accepted for the site it signs in to"
         )
     if message.chain_id not in expect.chain_ids:
         allowed = ", ".join(str(c) for c in sorted(expect.chain_ids))
@@ -278,6 +295,26 @@ def check_message(message: SiweMessage, *, expect: SiweExpectation, now: datetim
         raise SiweMessageNotYetValid("the message is not valid before its 'Not Before' time")
     if message.expiration_time is not None and message.expiration_time <= now:
         raise SiweMessageExpired("the message has expired; sign a new one")
+
+
+def _has_origin(uri: str, *, scheme: str, domain: str) -> bool:
+    """Whether `uri` is on ``scheme://domain``: same scheme, host and port (default ports
+    spelled or not), and no user information."""
+    try:
+        parts = urlsplit(uri)
+        expected = urlsplit(f"{scheme}://{domain}")
+        scheme_name = parts.scheme.lower()
+        return (
+            scheme_name == expected.scheme.lower()
+            and parts.username is None
+            and parts.password is None
+            and parts.hostname is not None
+            and parts.hostname == expected.hostname
+            and (parts.port or _DEFAULT_PORTS.get(scheme_name))
+            == (expected.port or _DEFAULT_PORTS.get(scheme_name))
+        )
+    except ValueError:  # a port out of range, or an unbalanced IPv6 bracket
+        return False
 
 
 def parse_signature(signature: str) -> bytes:
@@ -387,7 +424,10 @@ def _parse_datetime(text: str) -> datetime:
             microsecond,
             tzinfo=tz,
         )
+        return value.astimezone(UTC)
     except ValueError:
         # Leap seconds (":60") land here too: rare enough that refusing is the safe answer.
         raise SiweMessageInvalid(f"{text!r} is not a valid date and time") from None
-    return value.astimezone(UTC)
+    except OverflowError:
+        # Valid in its own offset, but before year 1 or after year 9999 in UTC.
+        raise SiweMessageInvalid(f"{text!r} is outside the range of dates") from None

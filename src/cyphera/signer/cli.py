@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +15,9 @@ from typing import Annotated
 import typer
 from eth_account import Account
 
+from cyphera.config import Environment
+from cyphera.kit.logs import configure_logging, secret_values
+from cyphera.kit.process import reset_recursion_limit
 from cyphera.signer.config import SignerSettings
 from cyphera.signer.server import serve
 
@@ -25,18 +27,6 @@ app = typer.Typer(
     add_completion=False,
 )
 
-# Libraries that log request URLs at INFO: RPC URLs often carry a provider API key.
-_QUIET_LOGGERS = ("httpx", "httpcore", "grpc")
-
-
-def configure_logging(level: str) -> None:
-    """Plain stdlib logging for the signer process (dotted event names, key=value fields)."""
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)-5s %(name)s %(message)s"
-    )
-    for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-
 
 @app.callback()
 def main(ctx: typer.Context) -> None:
@@ -44,7 +34,14 @@ def main(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     settings = SignerSettings()
-    configure_logging(settings.log_level)
+    reset_recursion_limit()  # py_ecc raised it at import (`cyphera.kit.process`)
+    # The signer's own lines stay stdlib logging (dotted event names, key=value fields); they are
+    # rendered and redacted like every process's (`cyphera.kit.logs`).
+    configure_logging(
+        level=settings.log_level,
+        console=settings.environment is Environment.DEVELOPMENT,
+        secrets=secret_values(settings),
+    )
     asyncio.run(serve(settings))
 
 

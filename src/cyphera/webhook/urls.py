@@ -5,9 +5,12 @@ Every endpoint: an absolute ``http``/``https`` URL with a host, at most 2048 cha
 Live mode adds what keeps deliveries from being turned against our own network (SSRF):
 
 - ``https`` only, and no credentials in the URL (``user:pass@``);
-- the host is not an IP literal in a private, loopback, link-local (cloud metadata at
-  169.254.169.254), shared, reserved, multicast or unspecified range, IPv4 or IPv6, IPv4-mapped
-  IPv6 (``::ffff:10.0.0.1``) included;
+- the host, when it is an IP literal, is globally reachable: `ipaddress`'s ``is_global`` (IANA's
+  special-purpose registries: private, loopback, link-local with the cloud metadata address
+  169.254.169.254, shared, documentation, …) and neither multicast nor reserved — rather than
+  a list of ranges of our own, which missed site-local ``fec0::/10``. An IPv6 address that
+  carries an IPv4 one (IPv4-mapped ``::ffff:10.0.0.1``, IPv4-compatible, 6to4 ``2002::/16``,
+  Teredo, NAT64 ``64:ff9b::/96``) must be global on both counts;
 - the host is not ``localhost`` or a name under ``.localhost``, ``.internal`` or ``.local``.
 
 These checks use no DNS: a public name can still resolve to a private address, so the delivery
@@ -31,6 +34,8 @@ _LOCAL_NAMES = ("localhost",)
 _LOCAL_SUFFIXES = (".localhost", ".internal", ".local")
 # Hosts such as ``127.1``, ``2130706433`` or ``0x7f.0.0.1``: not names (no top-level domain is
 # numeric) but the legacy IPv4 forms HTTP clients still resolve through ``inet_aton``.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052's well-known prefix
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated, still parsed by some stacks
 _NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+))*$")
 
 
@@ -83,8 +88,25 @@ def _is_private_address(host: str) -> bool:
             address = ipaddress.IPv4Address(socket.inet_aton(host))
         except OSError:
             return True  # numeric but not an address: nothing we could deliver to
+    return not _is_global(address)
+
+
+def _is_global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether `address`, and every IPv4 address it carries, is globally reachable."""
     if isinstance(address, ipaddress.IPv6Address):
-        mapped = address.ipv4_mapped or address.sixtofour
-        if mapped is not None and _is_private_address(str(mapped)):
-            return True
-    return not address.is_global or address.is_multicast or address.is_reserved
+        # Site-local fec0::/10 was deprecated (RFC 3879) but is still routed inside networks;
+        # `is_global` counts it global before Python 3.13.
+        if address.is_site_local:
+            return False
+        if not all(_is_global(carried) for carried in _carried_ipv4(address)):
+            return False
+    return address.is_global and not address.is_multicast and not address.is_reserved
+
+
+def _carried_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a transition mechanism would reach through `address`."""
+    carried = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    low_32_bits = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        carried.append(low_32_bits)
+    return [a for a in carried if a is not None]
