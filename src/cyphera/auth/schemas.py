@@ -73,7 +73,7 @@ class SiweVerify(RequestModel):
         StorableStr, StringConstraints(min_length=1, max_length=MAX_MESSAGE_LENGTH)
     ] = Field(description="The EIP-4361 message exactly as signed (LF line ends, no final LF).")
     signature: Annotated[
-        str, StringConstraints(min_length=4, max_length=2 + 2 * MAX_SIGNATURE_BYTES)
+        StorableStr, StringConstraints(min_length=4, max_length=2 + 2 * MAX_SIGNATURE_BYTES)
     ] = Field(
         description="The `personal_sign` signature, 0x-hex: 65 bytes from a key, or whatever "
         "the smart account's ERC-1271 `isValidSignature` accepts."
@@ -98,9 +98,9 @@ class OidcVerify(RequestModel):
         }
     )
 
-    id_token: Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_TOKEN_LENGTH)] = (
-        Field(description="An ID token (JWT) of a configured OpenID Connect provider.")
-    )
+    id_token: Annotated[
+        StorableStr, StringConstraints(min_length=1, max_length=MAX_ID_TOKEN_LENGTH)
+    ] = Field(description="An ID token (JWT) of a configured OpenID Connect provider.")
 
 
 _ACCOUNT_EXAMPLE: JsonDict = {
