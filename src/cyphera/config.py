@@ -71,6 +71,9 @@ class ApiSettings(BaseModel):
     # '["10.0.0.0/8"]'). Only hops they added to X-Forwarded-For are believed
     # (`cyphera.kit.forwarded`); none by default, so the connection's peer is the client.
     trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    # Swagger UI's files for /docs (`cyphera.api.docs`); by default the checkout's
+    # node_modules/swagger-ui-dist, which `make setup` installs.
+    docs_assets_dir: Path | None = None
 
 
 class SignerClientSettings(BaseModel):

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from cyphera.api.docs import install_docs
 from cyphera.api.errors import install_error_handlers
 from cyphera.api.health import router as health_router
 from cyphera.api.middleware import (
@@ -84,7 +85,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # ours, from our own origin (`cyphera.api.docs`)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -107,4 +108,5 @@ def create_app(
     app.include_router(health_router)
     include_routers(app)
     install_openapi(app)
+    install_docs(app, assets_dir=settings.api.docs_assets_dir)
     return app
