@@ -186,7 +186,9 @@ def build_formatter(*, console: bool, redactor: Redactor) -> structlog.stdlib.Pr
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             *shared_processors(),
-            structlog.stdlib.ExtraAdder(),
+            # The fields other libraries attach (procrastinate's whole job dict on every job
+            # line) serve JSON consumers; on a developer's terminal they bury the messages.
+            *([] if console else [structlog.stdlib.ExtraAdder()]),
             _drop_console_copies,
         ],
         processors=[
