@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cyphera.auth.scope import Scope
 from cyphera.chain.models import Token
 from cyphera.chain.networks import NetworkRegistry
-from cyphera.checkout import errors
+from cyphera.checkout import errors, repository
 from cyphera.checkout.terms import (
     Terms,
     delegation_of,
@@ -85,7 +85,9 @@ async def prepare_session(
     same choice keeps the terms (a signature in flight stays valid); a different choice replaces
     them, so only a signature over the newest terms completes the session.
     """
-    checkout = await _locked(session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id)
+    checkout = await repository.get_session(
+        session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id, for_update=True
+    )
     if checkout.test_clock_id is not None:
         clock = await _test_clock_time(session, checkout.test_clock_id)
     now = clock.now().replace(microsecond=0)
@@ -151,25 +153,6 @@ async def prepare_session(
     return checkout
 
 
-async def _locked(
-    session: AsyncSession, *, workspace_id: str, mode: Mode, checkout_id: str
-) -> CheckoutSession:
-    checkout = (
-        await session.execute(
-            select(CheckoutSession)
-            .where(
-                CheckoutSession.id == checkout_id,
-                CheckoutSession.workspace_id == workspace_id,
-                CheckoutSession.mode == mode,
-            )
-            .with_for_update()
-        )
-    ).scalar_one_or_none()
-    if checkout is None:
-        raise errors.CheckoutSessionNotFound(f"no such checkout session: {checkout_id}")
-    return checkout
-
-
 def _require_open(checkout: CheckoutSession, now: datetime) -> None:
     if checkout.status is not CheckoutSessionStatus.OPEN:
         raise errors.CheckoutSessionNotOpen(f"checkout session is {checkout.status.value}")
@@ -212,7 +195,9 @@ async def complete_session(
     await _lock_subscription_to_update(
         session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id
     )
-    checkout = await _locked(session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id)
+    checkout = await repository.get_session(
+        session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id, for_update=True
+    )
     if checkout.test_clock_id is not None:
         clock = await _test_clock_time(session, checkout.test_clock_id)
     now = clock.now()

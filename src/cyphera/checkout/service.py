@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cyphera.auth.scope import Scope
 from cyphera.chain.models import Network
 from cyphera.chain.networks import NetworkRegistry
-from cyphera.checkout import errors
+from cyphera.checkout import errors, repository
 from cyphera.checkout.terms import (
     determined_choice,
     fix_terms,
@@ -227,15 +227,7 @@ async def create_session(
 async def get_session(
     session: AsyncSession, *, workspace_id: str, mode: Mode, checkout_id: str
 ) -> CheckoutSession:
-    checkout = (
-        await session.execute(
-            select(CheckoutSession).where(
-                CheckoutSession.id == checkout_id,
-                CheckoutSession.workspace_id == workspace_id,
-                CheckoutSession.mode == mode,
-            )
-        )
-    ).scalar_one_or_none()
-    if checkout is None:
-        raise errors.CheckoutSessionNotFound(f"no such checkout session: {checkout_id}")
-    return checkout
+    """The workspace's session `checkout_id`, or `CheckoutSessionNotFound`."""
+    return await repository.get_session(
+        session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id
+    )
