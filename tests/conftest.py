@@ -3,5 +3,4 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.chain",
     "tests.fixtures.platform",
-    "tests.fixtures.process",
 ]
