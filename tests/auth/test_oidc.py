@@ -254,6 +254,10 @@ def _tampered(token: str) -> str:
         (lambda k, e: make_token(k, claims(exp=NOW - 61)), "oidc_token_expired"),
         (lambda k, e: make_token(k, claims(exp=None)), "oidc_token_invalid"),
         (lambda k, e: make_token(k, claims(exp="tomorrow")), "oidc_token_invalid"),
+        # Beyond any float, and NaN (which compares false with every time: never expired).
+        (lambda k, e: make_token(k, claims(exp=10**400)), "oidc_token_invalid"),
+        (lambda k, e: make_token(k, claims(exp=float("nan"))), "oidc_token_invalid"),
+        (lambda k, e: make_token(k, claims(iat=float("-inf"))), "oidc_token_invalid"),
         (lambda k, e: make_token(k, claims(iat=NOW + 61)), "oidc_token_invalid"),
         (lambda k, e: make_token(k, claims(nbf=NOW + 61)), "oidc_token_invalid"),
         (lambda k, e: make_token(k, claims(sub=None)), "oidc_token_invalid"),

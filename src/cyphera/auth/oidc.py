@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -385,4 +386,11 @@ def _numeric_claim(claims: Mapping[str, Any], name: str, *, required: bool) -> f
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise OidcTokenInvalid(f"the ID token's {name} claim is missing or not a number")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float: no real time
+        number = math.inf
+    # NaN compares false with everything: a token "expiring" at NaN would never expire.
+    if not math.isfinite(number):
+        raise OidcTokenInvalid(f"the ID token's {name} claim is not a finite time")
+    return number
