@@ -168,7 +168,7 @@ class Charge(_message.Message):
     """Stable codes. On a FAILED charge: insufficient_balance, permission_revoked, permission_expired,
     period_cap_reached, invalid_permission, policy_violation, transaction_reverted (reverted for
     another reason). On a PENDING charge, the retryable reason it is still waiting:
-    chain_unavailable, relayer_underfunded. Empty otherwise.
+    chain_unavailable, relayer_underfunded, gas_budget_exhausted. Empty otherwise.
     """
     failure_message: _builtins.str
     def __init__(
