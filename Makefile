@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help dev test lint fmt setup check-tools python-deps node-deps artifacts proto bench-gas clean
+.PHONY: help dev test lint fmt setup check-tools python-deps node-deps artifacts web-assets proto bench-gas clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,7 +30,7 @@ fmt: setup ## format and autofix
 	$(RUN) ruff format src tests migrations scripts
 	$(RUN) ruff check --fix src tests migrations scripts
 
-setup: check-tools python-deps node-deps artifacts
+setup: check-tools python-deps node-deps artifacts web-assets
 
 check-tools:
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -39,6 +39,10 @@ check-tools:
 	  { echo "Node.js 20+ with npm is needed (Debian: apt-get install nodejs npm) and retry."; exit 1; }
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { echo "PostgreSQL server binaries are needed (Debian: apt-get install postgresql) and retry."; exit 1; }
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing chromium (browser tests) from Debian's packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Chromium is needed for the browser tests: run 'sudo apt-get install -y chromium' and retry."; exit 1; fi; }
 	@command -v uv >/dev/null || python3 -m uv --version >/dev/null 2>&1 || \
 	  { echo "installing uv $(UV_VERSION) from PyPI"; python3 -m pip install --quiet "uv==$(UV_VERSION)"; }
 
@@ -54,6 +58,11 @@ node_modules/.installed: package.json package-lock.json
 
 artifacts: python-deps node-deps ## export the framework's ABIs/bytecode and compile the test tokens
 	$(RUN) python -c 'from cyphera.chain.artifacts import ensure_built; ensure_built()'
+
+web-assets: build/web/.built ## bundle the pages' script (with viem) and stylesheet into build/web
+build/web/.built: node_modules/.installed scripts/build_web_assets.mjs $(wildcard src/cyphera/web/ts/*.ts src/cyphera/web/static/*.css)
+	node scripts/build_web_assets.mjs
+	@touch $@
 
 proto: python-deps ## regenerate the signer's gRPC code from proto/
 	bash scripts/gen_proto.sh
