@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help dev test lint fmt setup check-tools python-deps node-deps artifacts proto bench-gas clean
+.PHONY: help dev test lint fmt setup check-tools check-browser python-deps node-deps artifacts web-assets proto bench-gas clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -17,8 +17,15 @@ help: ## list the targets
 dev: setup ## run the whole platform locally (PostgreSQL, anvil + framework, api, worker, signer)
 	$(RUN) cyphera dev
 
-test: setup lint ## lint, then the whole test suite on a real PostgreSQL and a real anvil
+test: setup check-browser lint ## lint, then the whole test suite on a real PostgreSQL and a real anvil
 	$(RUN) pytest
+
+# The browser tests drive Debian's Chromium (never a downloaded build): only `make test` needs it.
+check-browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing chromium (browser tests) from Debian's packages"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Chromium is needed for the browser tests: run 'sudo apt-get install -y chromium' and retry."; exit 1; fi; }
 
 lint: setup ## ruff (format + lint), mypy strict, import contracts
 	$(RUN) ruff format --check src tests migrations scripts
@@ -30,7 +37,7 @@ fmt: setup ## format and autofix
 	$(RUN) ruff format src tests migrations scripts
 	$(RUN) ruff check --fix src tests migrations scripts
 
-setup: check-tools python-deps node-deps artifacts
+setup: check-tools python-deps node-deps artifacts web-assets
 
 check-tools:
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -54,6 +61,11 @@ node_modules/.installed: package.json package-lock.json
 
 artifacts: python-deps node-deps ## export the framework's ABIs/bytecode and compile the test tokens
 	$(RUN) python -c 'from cyphera.chain.artifacts import ensure_built; ensure_built()'
+
+web-assets: build/web/.built ## bundle the pages' script (with viem) and stylesheet into build/web
+build/web/.built: node_modules/.installed scripts/build_web_assets.mjs $(wildcard src/cyphera/web/ts/*.ts src/cyphera/web/static/*.css)
+	node scripts/build_web_assets.mjs
+	@touch $@
 
 proto: python-deps ## regenerate the signer's gRPC code from proto/
 	bash scripts/gen_proto.sh

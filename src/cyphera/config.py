@@ -74,6 +74,9 @@ class ApiSettings(BaseModel):
     # Swagger UI's files for /docs (`cyphera.api.docs`); by default the checkout's
     # node_modules/swagger-ui-dist, which `make setup` installs.
     docs_assets_dir: Path | None = None
+    # The pages' bundled script and stylesheet (`cyphera.web.assets`); by default the
+    # checkout's build/web, which `make web-assets` (part of `make setup`) writes.
+    web_assets_dir: Path | None = None
 
 
 class SignerClientSettings(BaseModel):
@@ -146,12 +149,15 @@ class AuthSettings(BaseModel):
     sign_in_rate_limit: str = "30/minute"
     # Requests per API key, to every endpoint a key can call.
     api_key_rate_limit: str = "100/second"
+    # Requests per checkout session and client address to the hosted checkout page and the JSON
+    # endpoints its script calls (prepare, complete, status polled about once a second).
+    checkout_page_rate_limit: str = "120/minute"
     # Where both limits count (`cyphera.auth.ratelimit`): "memory://" counts in each API process;
     # "redis://host:6379" (with the async Redis client installed) is shared by all of them. An
     # unknown or unusable store stops the API at start-up.
     rate_limit_storage_uri: str = "memory://"
 
-    @field_validator("sign_in_rate_limit", "api_key_rate_limit")
+    @field_validator("sign_in_rate_limit", "api_key_rate_limit", "checkout_page_rate_limit")
     @classmethod
     def _readable_rate(cls, value: str) -> str:
         try:

@@ -63,7 +63,7 @@ async def test_a_link_for_any_wallet_is_prepared_by_the_customer_and_charged_in_
         assert session["accepted_networks"] == ["base-sepolia", "local"]
         assert session["accepted_tokens"] == ["USDC", "USDT"]
         assert session["amount_total"] == PRICE_CENTS
-        assert session["url"].endswith(f"/pay/{session['id']}")
+        assert session["url"].endswith(f"/pay/{session['id']}?key={session['client_secret']}")
         assert session["permission_request"] is None
         assert session["network"] is session["customer_address"] is session["token"] is None
         sid = session["id"]
@@ -109,7 +109,11 @@ async def test_a_link_for_any_wallet_is_prepared_by_the_customer_and_charged_in_
             },
         )
         assert _error(not_carried, 400)["code"] == "token_unsupported"
-        assert (await api.get(f"/v1/checkout/sessions/{sid}")).json() == session
+        # (the hosted page's URL and its secret are shown only when the session is created)
+        assert (await api.get(f"/v1/checkout/sessions/{sid}")).json() == session | {
+            "url": None,
+            "client_secret": None,
+        }
 
         # When another wallet prepares it first, then the customer switches to their own
         first = await api.post(
@@ -211,7 +215,7 @@ async def test_a_session_for_a_named_wallet_is_prepared_at_once_and_keeps_that_w
         }
         # And preparing with nothing new returns the same terms
         same = await api.post(f"/v1/checkout/sessions/{session['id']}/prepare", json={})
-        assert same.json() == session
+        assert same.json() == session | {"url": None, "client_secret": None}
 
         # And the wallet without a network choice waits to be prepared
         open_choice = await api.post(

@@ -27,6 +27,7 @@ from cyphera.kit.clock import Clock, system_clock
 from cyphera.payment.gateway import ChargeGateway
 from cyphera.payment.signer_gateway import SignerGateway
 from cyphera.runtime import network_registry
+from cyphera.web.routes import install_web
 
 API_VERSION = "2026-11-28"
 DESCRIPTION = """\
@@ -97,6 +98,7 @@ def create_app(
         sign_in_rate=settings.auth.sign_in_rate_limit,
         api_key_rate=settings.auth.api_key_rate_limit,
         storage_uri=settings.auth.rate_limit_storage_uri,
+        checkout_page_rate=settings.auth.checkout_page_rate_limit,
     )
     install_error_handlers(app)
     # Added innermost first: requests pass SecurityHeaders, RequestContext, BodyGuard,
@@ -107,6 +109,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(health_router)
     include_routers(app)
+    install_web(app, assets_dir=settings.api.web_assets_dir)
     install_openapi(app)
     install_docs(app, assets_dir=settings.api.docs_assets_dir)
     return app

@@ -10,6 +10,9 @@
 - **API keys** (``CYPHERA_AUTH__API_KEY_RATE_LIMIT``, 100/second as Stripe does): every request
   made with a key counts against that key, before the key is even looked up, so a flood costs no
   database work. (Before, a key could send 600 requests in 4 seconds, all served.)
+- **Hosted checkout** (``CYPHERA_AUTH__CHECKOUT_PAGE_RATE_LIMIT``, 120/minute): the public page
+  and its JSON endpoints, per checkout session and client address, counted before the session's
+  client secret is checked (`cyphera.web.checkout`).
 
 Over a limit is ``429 rate_limited`` with ``Retry-After`` (seconds). Both are `limits` sliding
 windows kept in ``CYPHERA_AUTH__RATE_LIMIT_STORAGE_URI``: ``memory://`` (the default) counts in
@@ -34,6 +37,7 @@ from cyphera.exceptions import RateLimited
 
 SIGN_IN = "sign_in"
 API_KEY = "api_key"
+CHECKOUT_PAGE = "checkout_page"
 
 
 class SignInRateLimitExceeded(RateLimited):
@@ -41,6 +45,10 @@ class SignInRateLimitExceeded(RateLimited):
 
 
 class ApiKeyRateLimitExceeded(RateLimited):
+    code = "rate_limited"
+
+
+class CheckoutPageRateLimitExceeded(RateLimited):
     code = "rate_limited"
 
 
@@ -105,7 +113,14 @@ class RateLimiter:
 class RateLimits:
     """The API's limiters, sharing one store."""
 
-    def __init__(self, *, sign_in_rate: str, api_key_rate: str, storage_uri: str) -> None:
+    def __init__(
+        self,
+        *,
+        sign_in_rate: str,
+        api_key_rate: str,
+        storage_uri: str,
+        checkout_page_rate: str = "120/minute",
+    ) -> None:
         storage = open_storage(storage_uri)
         self.sign_in = RateLimiter(
             sign_in_rate,
@@ -120,4 +135,11 @@ class RateLimits:
             namespace=API_KEY,
             error=ApiKeyRateLimitExceeded,
             too_many="Too many requests with this API key",
+        )
+        self.checkout_page = RateLimiter(
+            checkout_page_rate,
+            storage=storage,
+            namespace=CHECKOUT_PAGE,
+            error=CheckoutPageRateLimitExceeded,
+            too_many="Too many requests for this checkout",
         )

@@ -13,13 +13,14 @@ the subscription's pending change under the new permission
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.auth.scope import Scope
 from cyphera.chain.models import Token
@@ -43,6 +44,7 @@ from cyphera.delegation import (
     encode_permission_context,
     validate_periodic_grant,
 )
+from cyphera.exceptions import Unavailable
 from cyphera.kit.clock import Clock, FrozenClock, to_unix
 from cyphera.models import CheckoutSession, Customer, Payment, Price, Subscription, TestClock
 from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
@@ -54,7 +56,11 @@ from cyphera.permission import service as permissions
 from cyphera.permission.proof import SignatureChecker, is_signed_by_its_accounts
 from cyphera.subscription import billing, changes
 from cyphera.subscription import service as subscriptions
+from cyphera.testclock import chain_time
+from cyphera.testclock import clock as test_clocks
 from cyphera.testclock import errors as test_clock_errors
+
+INLINE_CHARGE_WAIT_SECONDS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,3 +344,36 @@ async def _complete_update(
     )
     checkout.status = CheckoutSessionStatus.COMPLETE
     return Completed(checkout=checkout, terms=terms, subscription=subscription, payment=payment)
+
+
+async def collect_first_charge(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    completed: Completed,
+    *,
+    registry: NetworkRegistry,
+    gateway: ChargeGateway,
+    clock: Clock,
+) -> None:
+    """After `complete_session` committed: collect its first charge inline, for a fast answer.
+
+    The collection job committed with it is the safety net if this process dies or the signer is
+    briefly unreachable (`Unavailable` is swallowed: the subscription stays incomplete meanwhile).
+    Every edge that completes a session (the REST API, the hosted page) calls this.
+    """
+    if completed.payment is None:
+        return
+    # A test clock's subscription is charged at the clock's time (the local chain's too).
+    collect_clock = await test_clocks.clock_for_payment(
+        sessionmaker, completed.payment.id, default=clock
+    )
+    if completed.subscription.test_clock_id is not None:
+        with contextlib.suppress(chain_time.ChainTimeError):
+            await chain_time.move_to(registry.get(completed.terms.network), collect_clock.now())
+    with contextlib.suppress(Unavailable):
+        await billing.collect(
+            sessionmaker,
+            payment_id=completed.payment.id,
+            gateway=gateway,
+            clock=collect_clock,
+            wait_seconds=INLINE_CHARGE_WAIT_SECONDS,
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
@@ -21,18 +20,13 @@ from cyphera.checkout.schemas import (
 from cyphera.checkout.terms import signing_request, terms_of
 from cyphera.db.engine import transaction
 from cyphera.delegation.erc7715 import build_periodic_permission_request
-from cyphera.exceptions import Unavailable
 from cyphera.kit.clock import to_unix
 from cyphera.kit.money import format_cents
 from cyphera.models import CheckoutSession as CheckoutSessionModel
 from cyphera.payment.dependencies import GatewayDep, RegistryDep, SessionmakerDep
-from cyphera.subscription import billing
-from cyphera.testclock import chain_time
-from cyphera.testclock import clock as test_clocks
 
 router = APIRouter(tags=["Checkout"])
 PATH = "/v1/checkout/sessions"
-INLINE_CHARGE_WAIT_SECONDS = 20
 
 
 def _permission_request(checkout: CheckoutSessionModel) -> PermissionRequest | None:
@@ -67,12 +61,15 @@ def _permission_request(checkout: CheckoutSessionModel) -> PermissionRequest | N
     )
 
 
-def _public(request: Request, checkout: CheckoutSessionModel) -> CheckoutSession:
+def _public(
+    request: Request, checkout: CheckoutSessionModel, *, client_secret: str | None = None
+) -> CheckoutSession:
     settings = request.app.state.settings
     return CheckoutSession.from_model(
         checkout,
         permission_request=_permission_request(checkout),
         base_url=settings.api.public_url.rstrip("/"),
+        client_secret=client_secret,
     )
 
 
@@ -94,7 +91,7 @@ async def create_checkout_session(
     server; completing the session accepts only a signature over exactly that delegation.
     """
     settings = request.app.state.settings
-    checkout = await service.create_session(
+    created = await service.create_session(
         session,
         workspace_id=auth.scope.workspace_id,
         mode=auth.scope.mode,
@@ -114,7 +111,7 @@ async def create_checkout_session(
         test_clock_id=body.test_clock,
         coupon_id=body.coupon,
     )
-    return _public(request, checkout)
+    return _public(request, created.checkout, client_secret=created.client_secret)
 
 
 @router.get(PATH + "/{checkout_id}", summary="Retrieve a checkout session")
@@ -194,22 +191,7 @@ async def complete_checkout_session(
             checker=checker,
             clock=clock,
         )
-    if completed.payment is not None:
-        # A test clock's subscription is charged at the clock's time (the local chain's too).
-        collect_clock = await test_clocks.clock_for_payment(
-            sessionmaker, completed.payment.id, default=clock
-        )
-        if completed.subscription.test_clock_id is not None:
-            with contextlib.suppress(chain_time.ChainTimeError):
-                await chain_time.move_to(registry.get(completed.terms.network), collect_clock.now())
-        try:
-            await billing.collect(
-                sessionmaker,
-                payment_id=completed.payment.id,
-                gateway=gateway,
-                clock=collect_clock,
-                wait_seconds=INLINE_CHARGE_WAIT_SECONDS,
-            )
-        except Unavailable:
-            pass  # the collection job retries; the subscription stays incomplete meanwhile
+    await completion.collect_first_charge(
+        sessionmaker, completed, registry=registry, gateway=gateway, clock=clock
+    )
     return _public(request, completed.checkout)

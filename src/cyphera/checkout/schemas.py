@@ -62,7 +62,9 @@ _CHECKOUT_SESSION_EXAMPLE: JsonDict = {
     "chain_id": 84532,
     "token": "USDC",
     "customer_address": _CUSTOMER_ADDRESS,
-    "url": "https://api.cyphera.example/pay/cs_a1B2c3D4e5F6g7H8i9J0kLmN",
+    "url": "https://api.cyphera.example/pay/cs_a1B2c3D4e5F6g7H8i9J0kLmN"
+    "?key=Qm9uam91ciBsZSBtb25kZSwgY2VjaSBlc3QgdW4gZXhlbXBsZQ",
+    "client_secret": "Qm9uam91ciBsZSBtb25kZSwgY2VjaSBlc3QgdW4gZXhlbXBsZQ",
     "success_url": "https://shop.example.com/welcome",
     "cancel_url": "https://shop.example.com/pricing",
     "subscription": None,
@@ -315,7 +317,16 @@ class CheckoutSession(BaseModel):
     customer_address: str | None = Field(
         description="The paying wallet; null until given at creation or when prepared."
     )
-    url: str
+    url: str | None = Field(
+        description="The hosted checkout page for the customer, opened by the session's client "
+        "secret: only in the answer that creates the session (the secret is stored as a hash); "
+        "null elsewhere."
+    )
+    client_secret: str | None = Field(
+        default=None,
+        description="The secret that scopes a browser to this one session (the `key` of `url`): "
+        "only in the answer that creates the session; null elsewhere.",
+    )
     success_url: str | None
     cancel_url: str | None
     subscription: str | None
@@ -339,6 +350,7 @@ class CheckoutSession(BaseModel):
         *,
         permission_request: PermissionRequest | None,
         base_url: str,
+        client_secret: str | None = None,
     ) -> CheckoutSession:
         return cls(
             id=checkout.id,
@@ -355,7 +367,10 @@ class CheckoutSession(BaseModel):
             chain_id=checkout.chain_id,
             token=checkout.token_symbol,
             customer_address=checkout.customer_address,
-            url=f"{base_url}/pay/{checkout.id}",
+            url=None
+            if client_secret is None
+            else f"{base_url}/pay/{checkout.id}?key={client_secret}",
+            client_secret=client_secret,
             success_url=checkout.success_url,
             cancel_url=checkout.cancel_url,
             subscription=checkout.subscription_id,

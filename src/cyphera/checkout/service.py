@@ -9,7 +9,11 @@ them later; completing the session is there too.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -28,15 +32,39 @@ from cyphera.checkout.terms import (
 from cyphera.coupon import service as coupons
 from cyphera.kit.clock import Clock, FrozenClock
 from cyphera.kit.ids import new_id
-from cyphera.models import CheckoutSession, Price
+from cyphera.kit.periods import Interval
+from cyphera.models import (
+    CheckoutSession,
+    Invoice,
+    Payment,
+    Price,
+    Product,
+    Subscription,
+    Workspace,
+)
 from cyphera.models.checkout_session import CheckoutSessionStatus
 from cyphera.models.mixins import Mode
+from cyphera.models.payment import PaymentStatus
 from cyphera.models.price import PriceType
+from cyphera.models.subscription import SubscriptionStatus
 from cyphera.payment.gateway import ChargeGateway
 from cyphera.testclock import clock as test_clocks
 from cyphera.testclock import errors as test_clock_errors
 
 SESSION_LIFETIME = timedelta(hours=24)
+CLIENT_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session just created, and its client secret: shown this once, stored as a hash."""
+
+    checkout: CheckoutSession
+    client_secret: str
+
+
+def hash_client_secret(client_secret: str) -> str:
+    return hashlib.sha256(client_secret.encode("utf-8")).hexdigest()
 
 
 def _unique(values: Sequence[str]) -> list[str]:
@@ -132,13 +160,14 @@ async def create_session(
     cancel_url: str | None = None,
     test_clock_id: str | None = None,
     coupon_id: str | None = None,
-) -> CheckoutSession:
+) -> NewSession:
     """Open a session for `price_id` offering `networks` × `tokens` (by default all the mode's
     networks with a payout address, and their tokens).
 
     `network_key`/`token_symbol` pick one network or token (alone they narrow the offer to it).
     When the wallet is known and network and token are determined, the session is prepared at
-    once; otherwise `prepare_session` fixes the terms later.
+    once; otherwise `prepare_session` fixes the terms later. The client secret returned opens
+    the session's hosted page (`find_by_client_secret`).
     """
     scope = Scope(workspace_id, mode)
     clock = await _session_clock(session, scope, test_clock_id, clock)
@@ -181,6 +210,7 @@ async def create_session(
         registry, mode, payouts, networks=networks, tokens=tokens
     )
     now = clock.now().replace(microsecond=0)
+    client_secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES)
     checkout = CheckoutSession(
         id=new_id("cs"),
         created_at=now,
@@ -201,6 +231,7 @@ async def create_session(
         cancel_url=cancel_url,
         test_clock_id=test_clock_id,
         coupon_id=coupon_id,
+        client_secret_hash=hash_client_secret(client_secret),
         metadata_={},
     )
     session.add(checkout)
@@ -221,6 +252,20 @@ async def create_session(
             permission_lifetime=permission_lifetime,
         )
     await session.flush()
+    return NewSession(checkout=checkout, client_secret=client_secret)
+
+
+async def find_by_client_secret(
+    session: AsyncSession, *, checkout_id: str, client_secret: str
+) -> CheckoutSession:
+    """The session `client_secret` opens, whatever its workspace: the secret is the proof of
+    access (the hosted page has no API key). A wrong secret and an unknown id are the same
+    `CheckoutSessionNotFound`; the hashes are compared in constant time."""
+    checkout = await session.get(CheckoutSession, checkout_id)
+    expected = None if checkout is None else checkout.client_secret_hash
+    given = hash_client_secret(client_secret)
+    if checkout is None or expected is None or not hmac.compare_digest(given, expected):
+        raise errors.CheckoutSessionNotFound(f"no such checkout session: {checkout_id}")
     return checkout
 
 
@@ -230,4 +275,61 @@ async def get_session(
     """The workspace's session `checkout_id`, or `CheckoutSessionNotFound`."""
     return await repository.get_session(
         session, workspace_id=workspace_id, mode=mode, checkout_id=checkout_id
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """What a customer is buying, for the hosted page: who sells what, at which price."""
+
+    merchant: str
+    product: str
+    unit_amount_cents: int
+    currency: str
+    interval: Interval | None
+    interval_count: int
+    trial_period_days: int | None
+
+
+async def overview(session: AsyncSession, checkout: CheckoutSession) -> Overview:
+    price = await session.get_one(Price, checkout.price_id)
+    product = await session.get_one(Product, price.product_id)
+    workspace = await session.get_one(Workspace, checkout.workspace_id)
+    return Overview(
+        merchant=workspace.name,
+        product=product.name,
+        unit_amount_cents=price.unit_amount,
+        currency=price.currency,
+        interval=price.recurring_interval,
+        interval_count=price.recurring_interval_count or 1,
+        trial_period_days=price.trial_period_days,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a completed session's subscription is: its status, and its latest payment's."""
+
+    subscription_status: SubscriptionStatus | None
+    payment_status: PaymentStatus | None
+    tx_hash: str | None
+    failure_code: str | None
+
+
+async def progress(session: AsyncSession, checkout: CheckoutSession) -> Progress:
+    if checkout.subscription_id is None:
+        return Progress(None, None, None, None)
+    subscription = await session.get_one(Subscription, checkout.subscription_id)
+    payment = await session.scalar(
+        select(Payment)
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Invoice.subscription_id == subscription.id)
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .limit(1)
+    )
+    return Progress(
+        subscription_status=subscription.status,
+        payment_status=None if payment is None else payment.status,
+        tx_hash=None if payment is None else payment.tx_hash,
+        failure_code=None if payment is None else payment.failure_code,
     )

@@ -42,7 +42,12 @@ from cyphera.delegation.calls import (
     encode_redeem_delegations,
     selector,
 )
-from cyphera.delegation.caveats import PERIODIC_ENFORCERS, default_periodic_caveats
+from cyphera.delegation.caveats import (
+    PERIODIC_ENFORCERS,
+    PeriodicCaveatTerms,
+    default_periodic_caveats,
+    read_periodic,
+)
 from cyphera.delegation.encoding import (
     BATCH_DEFAULT_MODE,
     SINGLE_DEFAULT_MODE,
@@ -104,6 +109,7 @@ __all__ = [
     "EncodingError",
     "Execution",
     "FrameworkAddresses",
+    "PeriodicCaveatTerms",
     "PermissionRejected",
     "RevertReason",
     "SignatureError",
@@ -141,6 +147,7 @@ __all__ = [
     "erc7715",
     "hash_caveat",
     "hash_delegation",
+    "read_periodic",
     "recover_delegation_signer",
     "selector",
     "sign_delegation",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from cyphera.delegation import terms
 from cyphera.delegation._values import check_uint
 from cyphera.delegation.addresses import FrameworkAddresses
@@ -88,3 +91,43 @@ def default_periodic_caveats(
             Caveat(enforcer=framework.enforcer(VALUE_LTE_ENFORCER), terms=terms.value_lte(0))
         )
     return caveats
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodicCaveatTerms:
+    """What a periodic delegation's caveats allow, decoded from their bytes (`read_periodic`)."""
+
+    token: str
+    period_amount: int
+    period_duration: int
+    start_date: int
+    expiry: int | None
+    payee: str | None
+
+
+def read_periodic(caveats: Sequence[Caveat], framework: FrameworkAddresses) -> PeriodicCaveatTerms:
+    """Decode the period cap, expiry and payee lock of `caveats`, enforcers named by `framework`.
+
+    For showing a customer what they are about to sign: the words come from the bytes the wallet
+    signs, not from the price they were computed from. Raises `TermsError` when there is no
+    ERC20PeriodTransfer caveat or a caveat's terms do not decode. `expiry`/`payee` are None when
+    no Timestamp / AllowedCalldata caveat sets them.
+    """
+    names = {address.lower(): name for name, address in framework.enforcers.items()}
+    by_name = {names.get(caveat.enforcer.lower()): caveat for caveat in caveats}
+    period_caveat = by_name.get(ERC20_PERIOD_TRANSFER_ENFORCER)
+    if period_caveat is None:
+        raise TermsError("no ERC20PeriodTransfer caveat", code="period_missing")
+    period = terms.decode_erc20_period_transfer(period_caveat.terms)
+    timestamp = by_name.get(TIMESTAMP_ENFORCER)
+    payee = by_name.get(ALLOWED_CALLDATA_ENFORCER)
+    return PeriodicCaveatTerms(
+        token=period.token,
+        period_amount=period.period_amount,
+        period_duration=period.period_duration,
+        start_date=period.start_date,
+        expiry=None
+        if timestamp is None
+        else terms.decode_timestamp(timestamp.terms).before or None,
+        payee=None if payee is None else terms.decode_payee(payee.terms).address,
+    )

@@ -21,7 +21,8 @@ exception message, a SQL statement's parameters, a URL), with ``[REDACTED]``:
   ``rk_…`` (`cyphera.auth.keys`), session tokens ``sess_…`` (`cyphera.auth.sessions`),
   invitation tokens ``invite_…`` (`cyphera.workspace.team`), webhook signing secrets ``whsec_…``
   (`cyphera.webhook.secrets`), and the token of a hosted invoice page's URL
-  (``/invoices/in_…/<token>``, `cyphera.invoice.page`); the prefix is kept, so a line still says
+  (``/invoices/in_…/<token>``, `cyphera.invoice.page`) and of a hosted checkout page
+  (``/pay/cs_…?key=<secret>``, `cyphera.web.checkout`); the prefix is kept, so a line still says
   which kind of credential was there;
 - any ``Bearer`` credential, and the values of the ``Authorization``, ``Cookie`` and
   ``Idempotency-Key`` headers however they are printed (``name: value``, a dict, raw ASGI
@@ -62,6 +63,7 @@ _CREDENTIALS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(invite_)[A-Za-z0-9]+"), rf"\1{REDACTED}"),
     (re.compile(r"(whsec_)[A-Za-z0-9_\-]+"), rf"\1{REDACTED}"),
     (re.compile(r"(/invoices/[A-Za-z0-9_]+/)[A-Za-z0-9_\-]+"), rf"\1{REDACTED}"),
+    (re.compile(r"(/pay/cs_[A-Za-z0-9]+\?key=)[A-Za-z0-9_\-]+"), rf"\1{REDACTED}"),
     (re.compile(r"(?i)(\bbearer\s+)[^\s'\",;]+"), rf"\1{REDACTED}"),
     # A header's value after its name, as "Name: value", "'name': 'value'" or (b'name', b'value').
     (
@@ -84,6 +86,7 @@ _SECRET_FIELDS = frozenset(
         "idempotency_key",
         "password",
         "secret",
+        "client_secret",
         "token",
         "private_key",
         "api_key",

@@ -1,0 +1,1 @@
+"""The hosted checkout: ``GET /pay/cs_…?key=…`` and the JSON endpoints its script calls."""

@@ -1,0 +1,34 @@
+"""Access to one checkout session by its client secret, rate limited (the page has no API key).
+
+The page's URL carries the secret as ``?key=``; the script sends it back in the
+``Cyphera-Checkout-Key`` header (headers stay out of access logs). Requests count against the
+session and client address before the secret is checked. A wrong secret and an unknown session
+are the same `CheckoutSessionNotFound`.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from cyphera.auth.dependencies import rate_limits
+from cyphera.checkout.errors import CheckoutSessionNotFound
+from cyphera.kit.forwarded import client_address
+
+KEY_HEADER = "Cyphera-Checkout-Key"
+MAX_KEY_LENGTH = 128
+
+
+async def limit(request: Request, checkout_id: str) -> None:
+    settings = request.app.state.settings
+    client = client_address(
+        request.client.host if request.client is not None else None,
+        request.headers.getlist("x-forwarded-for"),
+        settings.api.trusted_proxies,
+    )
+    await rate_limits(request).checkout_page.hit(f"{checkout_id[:64]}:{client}")
+
+
+def key_of(value: str | None) -> str:
+    if not value or len(value) > MAX_KEY_LENGTH:
+        raise CheckoutSessionNotFound("no such checkout session")
+    return value

@@ -1,0 +1,95 @@
+"""``GET /pay/{checkout_id}?key=…``: the hosted checkout page, one state per template.
+
+Open (choose network and token, connect, review the terms in words, approve), complete (the
+first charge's progress), expired, and not found — a wrong key and an unknown session alike.
+Everything up to "connect" renders without JavaScript; the wallet steps are ``checkout.ts``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from cyphera.auth.dependencies import ClockDep, SessionDep
+from cyphera.checkout import service
+from cyphera.checkout.errors import CheckoutSessionNotFound
+from cyphera.checkout.terms import terms_of
+from cyphera.models.checkout_session import CheckoutSessionStatus
+from cyphera.models.mixins import Mode
+from cyphera.payment.dependencies import RegistryDep
+from cyphera.web.checkout import access
+from cyphera.web.checkout.session_api import PATH, progress_of
+from cyphera.web.checkout.view import (
+    networks_offered,
+    price_in_words,
+    terms_in_words,
+)
+from cyphera.web.templating import Pages
+
+router = APIRouter(include_in_schema=False)
+
+
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+@router.get(PATH, response_class=HTMLResponse)
+async def checkout_page(
+    checkout_id: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    registry: RegistryDep,
+    key: str | None = None,
+) -> HTMLResponse:
+    pages = _pages(request)
+    await access.limit(request, checkout_id)
+    try:
+        checkout = await service.find_by_client_secret(
+            session, checkout_id=checkout_id, client_secret=access.key_of(key)
+        )
+    except CheckoutSessionNotFound:
+        return pages.render("checkout/not_found.html", {}, status_code=404)
+    overview = await service.overview(session, checkout)
+    context: dict[str, Any] = {
+        "merchant": overview.merchant,
+        "product": overview.product,
+        "quantity": checkout.quantity,
+        "price": price_in_words(overview, checkout.quantity),
+        "unit_price": price_in_words(overview, 1),
+        "trial_days": overview.trial_period_days,
+        "livemode": checkout.mode is Mode.LIVE,
+        "cancel_url": checkout.cancel_url,
+        "success_url": checkout.success_url,
+    }
+    if checkout.status is CheckoutSessionStatus.COMPLETE:
+        progress = await progress_of(session, checkout, registry)
+        return pages.render("checkout/complete.html", context | {"progress": progress})
+    if checkout.status is CheckoutSessionStatus.EXPIRED or clock.now() >= checkout.expires_at:
+        return pages.render("checkout/expired.html", context, status_code=410)
+    terms = terms_of(checkout)
+    networks = networks_offered(checkout, registry)
+    base = f"{PATH.format(checkout_id=checkout.id)}"
+    return pages.render(
+        "checkout/open.html",
+        context
+        | {
+            "terms": None if terms is None else terms_in_words(terms, registry),
+            "networks": networks,
+            "customer_address": checkout.customer_address
+            if checkout.customer_address_fixed
+            else None,
+            "page": {
+                "key": key,
+                "prepare_url": f"{base}/prepare",
+                "complete_url": f"{base}/complete",
+                "status_url": f"{base}/status",
+                "success_url": checkout.success_url or "",
+                "networks": json.dumps(networks),
+            },
+        },
+    )

@@ -1,0 +1,103 @@
+"""What the hosted checkout shows, computed from the services' answers (display only).
+
+`terms_in_words` reads the on-chain terms from the stored delegation's caveat bytes — what the
+wallet will sign — not from the price they were computed from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cyphera.chain.networks import NetworkRegistry
+from cyphera.checkout.service import Overview
+from cyphera.checkout.terms import Terms, delegation_of
+from cyphera.delegation import read_periodic
+from cyphera.kit.money import format_cents, format_token_units
+from cyphera.kit.periods import Interval
+from cyphera.models import CheckoutSession
+
+DAY = 86_400
+
+
+@dataclass(frozen=True, slots=True)
+class TermsInWords:
+    sentence: str
+    amount: str
+    every: str
+    payee: str
+    starts: str
+    until: str
+    network: str
+
+
+def _every(seconds: int) -> str:
+    if seconds % DAY == 0:
+        days = seconds // DAY
+        return "every day" if days == 1 else f"every {days} days"
+    return f"every {seconds} seconds"
+
+
+def _date(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d")
+
+
+def _moment(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def terms_in_words(terms: Terms, registry: NetworkRegistry) -> TermsInWords:
+    network = registry.get(terms.network)
+    caveats = read_periodic(delegation_of(terms).caveats, network.framework)
+    token = network.token_by_address(caveats.token)
+    amount = (
+        format_token_units(caveats.period_amount, decimals=token.decimals, symbol=token.symbol)
+        if token is not None
+        else f"{caveats.period_amount} base units of {caveats.token}"
+    )
+    every = _every(caveats.period_duration)
+    payee = caveats.payee or "any address"
+    until = _date(caveats.expiry) if caveats.expiry is not None else "it is revoked"
+    return TermsInWords(
+        sentence=f"up to {amount} {every}, only to {payee}, until {until}, revocable at any time",
+        amount=amount,
+        every=every,
+        payee=payee,
+        starts=_moment(caveats.start_date),
+        until=until,
+        network=network.name,
+    )
+
+
+def price_in_words(overview: Overview, quantity: int) -> str:
+    amount = format_cents(overview.unit_amount_cents * quantity, overview.currency)
+    if overview.interval is None:
+        return amount
+    unit = {
+        Interval.DAY: "day",
+        Interval.WEEK: "week",
+        Interval.MONTH: "month",
+        Interval.YEAR: "year",
+    }[overview.interval]
+    if overview.interval_count == 1:
+        return f"{amount} per {unit}"
+    return f"{amount} every {overview.interval_count} {unit}s"
+
+
+def networks_offered(
+    checkout: CheckoutSession, registry: NetworkRegistry
+) -> list[dict[str, object]]:
+    """The networks and tokens the customer may choose, as the page's script reads them."""
+    offered = []
+    for key in checkout.accepted_networks:
+        network = registry.get(key)
+        tokens = [symbol for symbol in checkout.accepted_tokens if symbol in network.tokens]
+        offered.append(
+            {
+                "key": network.key,
+                "name": network.name,
+                "chain_id": network.chain_id,
+                "tokens": tokens,
+            }
+        )
+    return offered

@@ -1,0 +1,26 @@
+"""Mounting the pages on the API app (`cyphera.api.app.create_app` calls `install_web`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from cyphera.web.assets import ASSETS_PATH, Assets, ImmutableStaticFiles, default_assets_dir
+from cyphera.web.checkout.pages import router as checkout_pages
+from cyphera.web.checkout.session_api import router as checkout_session_api
+from cyphera.web.security import PageSecurityMiddleware
+from cyphera.web.templating import Pages
+
+
+def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
+    """The pages, their JSON endpoints, their assets under ``/static/web`` and their headers.
+
+    Call before anything mounts ``/static`` itself, so ``/static/web`` is matched first.
+    """
+    directory = assets_dir or default_assets_dir()
+    app.state.pages = Pages(Assets(directory))
+    app.add_middleware(PageSecurityMiddleware)
+    app.include_router(checkout_session_api)
+    app.include_router(checkout_pages)
+    app.mount(ASSETS_PATH, ImmutableStaticFiles(directory=directory, check_dir=False), name="web")

@@ -1,0 +1,81 @@
+"""A test wallet, the stand-in for MetaMask: an EIP-1193 provider in the page, announced per
+EIP-6963, whose requests are answered here with an `eth_account` key.
+
+The page's ``window.ethereum.request`` forwards to the ``__wallet`` binding
+(`BrowserContext.expose_binding`); a rejection raises here, and the provider turns it into the
+EIP-1193 error ``{code: 4001}`` as MetaMask does.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+REJECTED = "USER_REJECTED"
+INIT_SCRIPT = """
+(() => {
+  const provider = {
+    async request(args) {
+      const { method, params } = args;
+      try {
+        return await window.__wallet(method, params === undefined ? [] : params);
+      } catch (e) {
+        const text = String((e && e.message) || e);
+        if (text.includes("REJECTED_MARK")) {
+          throw { code: 4001, message: "User rejected the request." };
+        }
+        throw { code: -32603, message: text };
+      }
+    },
+    on() {},
+    removeListener() {},
+  };
+  window.ethereum = provider;
+  const info = Object.freeze({
+    uuid: "4b6a5f0e-6c1e-4a8e-9b7d-0f3c2a1d9e10",
+    name: "Test Wallet",
+    icon: "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 1 1'/%3E",
+    rdns: "org.cyphera.testwallet",
+  });
+  const announce = () => window.dispatchEvent(
+    new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) })
+  );
+  window.addEventListener("eip6963:requestProvider", announce);
+  announce();
+})();
+""".replace("REJECTED_MARK", REJECTED)
+
+
+class WalletRejected(Exception):
+    """The customer pressed "Reject" in the wallet."""
+
+
+@dataclass
+class FakeWallet:
+    account: LocalAccount
+    chain_id: int = 1  # starts on another chain: the page must ask to switch
+    reject: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    def __call__(self, source: Any, method: str, params: list[Any]) -> Any:
+        self.calls.append(method)
+        if method in self.reject:
+            raise WalletRejected(REJECTED)
+        if method in ("eth_requestAccounts", "eth_accounts"):
+            return [self.account.address]
+        if method == "eth_chainId":
+            return hex(self.chain_id)
+        if method == "wallet_switchEthereumChain":
+            self.chain_id = int(params[0]["chainId"], 16)
+            return None
+        if method == "eth_signTypedData_v4":
+            address, payload = params
+            assert address.lower() == self.account.address.lower()
+            typed = json.loads(payload)
+            signed = Account.sign_typed_data(self.account.key, full_message=typed)
+            return "0x" + bytes(signed.signature).hex()
+        raise NotImplementedError(f"the test wallet does not answer {method}")
