@@ -116,8 +116,14 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
 
     first = DevProcess(dev_home, ports)
     try:
+        checkout_url = first.wait_for(r"demo checkout\s+(\S+)").group(1)
         key = first.wait_for(r"demo API key\s+(sk_test_\w+)").group(1)
         first.wait_for(r"Press Ctrl-C to stop")
+        # The printed checkout opens, without any key, on the demo price.
+        page = httpx.get(checkout_url)
+        assert page.status_code == 200
+        assert "Pro plan" in page.text
+        assert "$19.99" in page.text
         assert httpx.get(f"{first.api_url}/healthz").status_code == 200
         prices = httpx.get(
             f"{first.api_url}/v1/prices", headers={"Authorization": f"Bearer {key}"}

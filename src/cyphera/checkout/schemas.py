@@ -106,6 +106,11 @@ def _checksum(value: str | None) -> str | None:
     return None if value is None else str(Web3.to_checksum_address(value))
 
 
+def hosted_page_url(base_url: str, checkout_id: str, client_secret: str) -> str:
+    """Where the customer opens the session: the hosted checkout page, its secret in the URL."""
+    return f"{base_url.rstrip('/')}/pay/{checkout_id}?key={client_secret}"
+
+
 class CheckoutSessionCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -369,7 +374,7 @@ class CheckoutSession(BaseModel):
             customer_address=checkout.customer_address,
             url=None
             if client_secret is None
-            else f"{base_url}/pay/{checkout.id}?key={client_secret}",
+            else hosted_page_url(base_url, checkout.id, client_secret),
             client_secret=client_secret,
             success_url=checkout.success_url,
             cancel_url=checkout.cancel_url,

@@ -12,12 +12,13 @@ import httpx
 
 from cyphera.chain.devnet.anvil import port_is_free
 from cyphera.chain.networks import rpc_env_var
-from cyphera.config import Settings
+from cyphera.config import Settings, SignerClientSettings
 from cyphera.dev import stack
 from cyphera.dev.record import RunningStack
-from cyphera.dev.seed import seed_demo
+from cyphera.dev.seed import open_demo_checkout, seed_demo
 from cyphera.dev.supervisor import Child, Supervisor
 from cyphera.exceptions import Unavailable
+from cyphera.payment.signer_gateway import SignerGateway
 
 log = logging.getLogger("cyphera.dev")
 
@@ -127,6 +128,21 @@ def run(settings: Settings) -> int:
                 f"  database      {database_url.replace('+psycopg', '')}",
                 f"  demo workspace {seeded.workspace_id}",
             ]
+            demo_gateway = SignerGateway.from_settings(
+                SignerClientSettings(target=f"127.0.0.1:{settings.dev.signer_port}")
+            )
+            try:
+                checkout_url = await open_demo_checkout(
+                    database_url,
+                    workspace_id=seeded.workspace_id,
+                    registry=devnet.registry,
+                    gateway=demo_gateway,
+                    base_url=api,
+                )
+            finally:
+                await demo_gateway.close()
+            if checkout_url is not None:
+                lines.append(f"  demo checkout {checkout_url}")
             if seeded.secret_key:
                 lines.append(f"  demo API key  {seeded.secret_key}   (shown once: keep it)")
             else:

@@ -7,6 +7,7 @@ a hash) is shown on the first run alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -15,15 +16,21 @@ from cyphera.auth.scope import Scope
 from cyphera.catalog.schemas import PriceCreate, ProductCreate, RecurringCreate
 from cyphera.catalog.service import create_price, create_product
 from cyphera.chain.local import LOCAL_NETWORK_KEY
+from cyphera.chain.networks import NetworkRegistry
+from cyphera.checkout import service as checkout_sessions
+from cyphera.checkout.schemas import hosted_page_url
 from cyphera.config import DatabaseSettings
 from cyphera.db.engine import create_engine, create_sessionmaker, transaction
 from cyphera.dev.stack import merchant_payout_address
 from cyphera.kit.clock import system_clock
-from cyphera.models import Workspace
+from cyphera.models import Price, Workspace
 from cyphera.models.mixins import Mode
+from cyphera.payment.gateway import ChargeGateway
 from cyphera.workspace.service import create_workspace, set_payout_address
 
 DEMO_WORKSPACE = "Demo Store"
+# How long the permission a demo checkout asks for stays valid (the platform's own default).
+DEMO_PERMISSION_LIFETIME = timedelta(days=3 * 365)
 
 
 @dataclass(frozen=True)
@@ -71,5 +78,42 @@ async def seed_demo(database_url: str) -> Seeded:
                 clock=system_clock,
             )
             return Seeded(workspace_id=created.workspace.id, secret_key=created.secret_key)
+    finally:
+        await engine.dispose()
+
+
+async def open_demo_checkout(
+    database_url: str,
+    *,
+    workspace_id: str,
+    registry: NetworkRegistry,
+    gateway: ChargeGateway,
+    base_url: str,
+) -> str | None:
+    """A fresh checkout session for the demo price, opened by the same service the API uses;
+    returns its hosted page's URL (None if the demo price is gone)."""
+    engine = create_engine(DatabaseSettings(url=SecretStr(database_url), pool_size=1))
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            price = await session.scalar(
+                select(Price)
+                .where(Price.workspace_id == workspace_id, Price.active.is_(True))
+                .order_by(Price.created_at)
+                .limit(1)
+            )
+            if price is None:
+                return None
+            created = await checkout_sessions.create_session(
+                session,
+                workspace_id=workspace_id,
+                mode=Mode.TEST,
+                price_id=price.id,
+                quantity=1,
+                registry=registry,
+                gateway=gateway,
+                clock=system_clock,
+                permission_lifetime=DEMO_PERMISSION_LIFETIME,
+            )
+            return hosted_page_url(base_url, created.checkout.id, created.client_secret)
     finally:
         await engine.dispose()
