@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cyphera.api.app import create_app
 from cyphera.auth.chain_reader import RpcSignatureChecker
 from cyphera.auth.errors import SignatureCheckUnavailable
-from cyphera.auth.siwe import parse_signature, personal_message_digest
+from cyphera.auth.signatures import parse_signature, personal_message_digest
 from cyphera.chain.devnet import Devnet, send_transactions
 from cyphera.chain.local import LOCAL_CHAIN_ID
 from cyphera.chain.networks import NetworkRegistry

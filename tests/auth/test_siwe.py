@@ -17,14 +17,12 @@ from cyphera.auth.errors import (
     SiweSignatureMalformed,
     SiweUriMismatch,
 )
+from cyphera.auth.signatures import parse_signature, personal_message_digest, recover_signer
 from cyphera.auth.siwe import (
     SiweExpectation,
     SiweMessage,
     check_message,
     parse_message,
-    parse_signature,
-    personal_message_digest,
-    recover_signer,
     verify_signature,
 )
 from cyphera.exceptions import AppError

@@ -44,7 +44,8 @@ from cyphera.auth.oidc import (
 from cyphera.auth.roles import Capability
 from cyphera.auth.scope import Scope, WorkspaceScope
 from cyphera.auth.sessions import SessionPolicy, is_session_token
-from cyphera.auth.siwe import SignatureChecker, SiweExpectation
+from cyphera.auth.signatures import SignatureChecker
+from cyphera.auth.siwe import SiweExpectation
 from cyphera.config import Settings
 from cyphera.kit.forwarded import client_address
 from cyphera.models.audit_entry import ActorType

@@ -21,7 +21,7 @@ from eth_abi.abi import encode
 from eth_utils.address import to_checksum_address
 
 from cyphera.auth.errors import SignatureCheckUnavailable
-from cyphera.auth.siwe import ERC1271_MAGIC_VALUE
+from cyphera.auth.signatures import ERC1271_MAGIC_VALUE
 from cyphera.chain.errors import NetworkNotFound
 from cyphera.chain.networks import NetworkRegistry
 

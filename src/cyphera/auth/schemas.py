@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
 
 from cyphera import models
-from cyphera.auth.siwe import MAX_SIGNATURE_BYTES
+from cyphera.auth.signatures import MAX_SIGNATURE_BYTES
 from cyphera.kit.clock import to_unix
 from cyphera.kit.schema import RequestModel
 from cyphera.kit.text import StorableStr

@@ -44,12 +44,11 @@ from cyphera.auth.errors import (
 from cyphera.auth.keys import hash_secret
 from cyphera.auth.members import AccountContext
 from cyphera.auth.oidc import IdTokenVerifier
+from cyphera.auth.signatures import SignatureChecker, parse_signature
 from cyphera.auth.siwe import (
-    SignatureChecker,
     SiweExpectation,
     check_message,
     parse_message,
-    parse_signature,
     verify_signature,
 )
 from cyphera.kit.clock import Clock

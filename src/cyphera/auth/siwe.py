@@ -40,14 +40,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Protocol
 from urllib.parse import urlsplit
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_keys.exceptions import BadSignature
 from eth_utils.address import is_checksum_address
-from eth_utils.crypto import keccak
 
 from cyphera.auth.errors import (
     SiweAddressChecksumInvalid,
@@ -56,16 +51,14 @@ from cyphera.auth.errors import (
     SiweMessageExpired,
     SiweMessageInvalid,
     SiweMessageNotYetValid,
-    SiweSignatureMalformed,
     SiweUriMismatch,
 )
+from cyphera.auth.signatures import SignatureChecker, personal_message_digest, recover_signer
 
 PREAMBLE = " wants you to sign in with your Ethereum account:"
 VERSION = "1"
 MIN_NONCE_LENGTH = 8
 MAX_CHAIN_ID_DIGITS = 20
-MAX_SIGNATURE_BYTES = 4096
-ECDSA_SIGNATURE_BYTES = 65
 
 # RFC 3986 character classes.
 _UNRESERVED = r"A-Za-z0-9\-._~"
@@ -90,12 +83,9 @@ _REQUEST_ID = re.compile(rf"(?:[{_UNRESERVED}{_SUB_DELIMS}:@]|{_PCT})*")
 _DATE_TIME = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))"
 )
-_HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
 _MAX_OFFSET_HOURS = 23
 _MAX_OFFSET_MINUTES = 59
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# keccak256("isValidSignature(bytes32,bytes)")[:4], also the value a valid signature returns.
-ERC1271_MAGIC_VALUE = bytes.fromhex("1626ba7e")
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,20 +140,6 @@ class SiweExpectation:
     scheme: str
     chain_ids: frozenset[int]
     clock_skew: timedelta
-
-
-class SignatureChecker(Protocol):
-    """Asks an account's code whether it accepts a signature (ERC-1271), on one chain."""
-
-    async def is_valid_signature(
-        self, *, chain_id: int, account: str, digest: bytes, signature: bytes
-    ) -> bool:
-        """Whether `account` returns the ERC-1271 magic value for (`digest`, `signature`).
-
-        False for an account with no code or one that refuses or reverts; `Unavailable` when the
-        chain cannot be reached.
-        """
-        ...
 
 
 def format_datetime(value: datetime) -> str:
@@ -315,32 +291,6 @@ def _has_origin(uri: str, *, scheme: str, domain: str) -> bool:
         )
     except ValueError:  # a port out of range, or an unbalanced IPv6 bracket
         return False
-
-
-def parse_signature(signature: str) -> bytes:
-    """A 0x-hex signature as bytes, or `SiweSignatureMalformed`."""
-    if not _HEX.fullmatch(signature) or len(signature) > 2 + 2 * MAX_SIGNATURE_BYTES:
-        raise SiweSignatureMalformed(
-            f"the signature is 0x followed by hex bytes (at most {MAX_SIGNATURE_BYTES})"
-        )
-    return bytes.fromhex(signature[2:])
-
-
-def personal_message_digest(text: str) -> bytes:
-    """The EIP-191 (version 0x45, ``personal_sign``) digest of `text`."""
-    data = text.encode("utf-8")
-    return keccak(b"\x19Ethereum Signed Message:\n" + str(len(data)).encode() + data)
-
-
-def recover_signer(text: str, signature: bytes) -> str | None:
-    """The address whose key made the ECDSA `signature` of `text`, or None if it is no such thing."""
-    if len(signature) != ECDSA_SIGNATURE_BYTES:
-        return None
-    try:
-        return str(Account.recover_message(encode_defunct(text=text), signature=signature))
-    except (BadSignature, ValueError, TypeError):
-        # eth-keys refuses a point off the curve, or out-of-range r, s or v, with these.
-        return None
 
 
 async def verify_signature(

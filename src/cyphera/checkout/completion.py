@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.auth.scope import Scope
+from cyphera.auth.signatures import SignatureChecker
 from cyphera.chain.models import Token
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.checkout import errors, repository
@@ -53,7 +54,7 @@ from cyphera.models.permission import PermissionSource
 from cyphera.models.test_clock import TestClockStatus
 from cyphera.payment.gateway import ChargeGateway
 from cyphera.permission import service as permissions
-from cyphera.permission.proof import SignatureChecker, is_signed_by_its_accounts
+from cyphera.permission.proof import is_signed_by_its_accounts
 from cyphera.subscription import billing, changes
 from cyphera.subscription import service as subscriptions
 from cyphera.testclock import chain_time

@@ -10,21 +10,9 @@ created — so a forged or random signature never completes a checkout, trial or
 
 from __future__ import annotations
 
-from typing import Protocol
-
+from cyphera.auth.signatures import SignatureChecker
 from cyphera.delegation import ValidatedPermission, delegation_digest, recover_delegation_signer
 from cyphera.delegation.errors import DelegationError
-
-
-class SignatureChecker(Protocol):
-    """Asks an account's code whether it accepts a signature (ERC-1271), on one chain.
-
-    `cyphera.auth.chain_reader.RpcSignatureChecker` is the production one.
-    """
-
-    async def is_valid_signature(
-        self, *, chain_id: int, account: str, digest: bytes, signature: bytes
-    ) -> bool: ...
 
 
 def _recovers(validated: ValidatedPermission, index: int) -> bool:
