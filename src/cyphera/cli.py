@@ -23,7 +23,7 @@ from cyphera.dev import main as dev_main
 from cyphera.dev import stack as dev_stack
 from cyphera.dev.record import RunningStack
 from cyphera.exceptions import AppError
-from cyphera.invoice.page import HOSTED_SECRET_ENV
+from cyphera.kit.hosted import HOSTED_SECRET_ENV
 from cyphera.kit.logs import configure_logging, secret_values
 from cyphera.kit.process import reset_recursion_limit
 from cyphera.signer.cli import app as signer_app

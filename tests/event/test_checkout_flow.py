@@ -16,8 +16,9 @@ from cyphera.api.app import create_app
 from cyphera.chain.devnet import Devnet
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.config import DatabaseSettings, Environment, Settings, SignerClientSettings
-from cyphera.invoice.page import DEV_HOSTED_SECRET, HOSTED_SECRET_ENV, hosted_invoice_path
+from cyphera.invoice.page import hosted_invoice_path
 from cyphera.kit.clock import FrozenClock, from_unix
+from cyphera.kit.hosted import DEV_HOSTED_SECRET, HOSTED_SECRET_ENV
 from cyphera.signer.config import SignerSettings
 from cyphera.signer.keys import RelayerKey
 from cyphera.signer.server import RunningSigner, start_signer

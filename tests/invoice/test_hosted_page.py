@@ -13,14 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.config import Environment
 from cyphera.db.engine import transaction
-from cyphera.invoice.page import (
+from cyphera.invoice.page import hosted_invoice_path, hosted_invoice_url, hosted_token
+from cyphera.kit.hosted import (
     DEV_HOSTED_SECRET,
     HOSTED_SECRET_ENV,
     HostedSecretInvalid,
-    hosted_invoice_path,
-    hosted_invoice_url,
     hosted_secret,
-    hosted_token,
 )
 from cyphera.kit.ids import new_id
 from cyphera.models import (

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.config import Settings
 from cyphera.db.engine import transaction
-from cyphera.invoice.page import HOSTED_SECRET_ENV
 from cyphera.kit.clock import FrozenClock
+from cyphera.kit.hosted import HOSTED_SECRET_ENV
 from cyphera.models import Invoice, InvoiceLineItem
 from cyphera.subscription import billing, changes
 from cyphera.subscription.change_schemas import SubscriptionUpdate

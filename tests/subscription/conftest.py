@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.kit.clock import FrozenClock
+from cyphera.kit.hosted import DEV_HOSTED_SECRET
 from cyphera.subscription.pending import PermissionRequester
 from tests.subscription.helpers import FakeGateway, World, make_world
 
@@ -40,4 +41,5 @@ def requester(world: World, registry: NetworkRegistry) -> PermissionRequester:
         gateway=world.gateway,
         permission_lifetime=timedelta(days=365),
         base_url="https://api.example.test",
+        hosted_secret=DEV_HOSTED_SECRET.encode(),
     )

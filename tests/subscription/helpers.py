@@ -360,7 +360,7 @@ async def create_checkout(
     """A test-mode checkout session for one unit of `price_id`, as the API creates it; `choices`
     are `create_session`'s optional arguments (networks, tokens, customer_address, …)."""
     async with transaction(world.sessionmaker) as session:
-        created = await checkouts.create_session(
+        return await checkouts.create_session(
             session,
             workspace_id=world.workspace_id,
             mode=Mode.TEST,
@@ -372,7 +372,6 @@ async def create_checkout(
             permission_lifetime=PERMISSION_LIFETIME,
             **choices,
         )
-        return created.checkout
 
 
 async def open_checkout(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.db.engine import transaction
+from cyphera.kit.hosted import DEV_HOSTED_SECRET
 from cyphera.kit.periods import START_SKEW, Interval
 from cyphera.models import CheckoutSession, Invoice, Payment, Permission
 from cyphera.models.invoice import InvoiceStatus
@@ -52,6 +53,7 @@ def requester(world: World, registry: NetworkRegistry) -> PermissionRequester:
         gateway=world.gateway,
         permission_lifetime=timedelta(days=3 * 365),
         base_url="https://api.example.test",
+        hosted_secret=DEV_HOSTED_SECRET.encode(),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.checkout import errors as checkout_errors
 from cyphera.db.engine import transaction
+from cyphera.kit.hosted import DEV_HOSTED_SECRET, checkout_page_url
 from cyphera.kit.money import Cents, cents_to_token_units
 from cyphera.models import CheckoutSession, Invoice, Payment, Permission
 from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
@@ -51,6 +52,7 @@ def requester(world: World, registry: NetworkRegistry) -> PermissionRequester:
         gateway=world.gateway,
         permission_lifetime=timedelta(days=365),
         base_url=BASE_URL,
+        hosted_secret=DEV_HOSTED_SECRET.encode(),
     )
 
 
@@ -100,7 +102,9 @@ async def test_a_price_above_the_cap_waits_as_a_pending_update_with_a_checkout_s
     assert after.pending_quantity == 1
     assert after.pending_proration_behavior == "always_invoice"
     assert after.pending_checkout_session_id is not None
-    assert after.pending_checkout_url == f"{BASE_URL}/pay/{after.pending_checkout_session_id}"
+    assert after.pending_checkout_url == checkout_page_url(
+        BASE_URL, after.pending_checkout_session_id, secret=DEV_HOSTED_SECRET.encode()
+    )
     session = await world.get(CheckoutSession, after.pending_checkout_session_id)
     assert session.purpose is CheckoutSessionPurpose.SUBSCRIPTION_UPDATE
     assert session.status is CheckoutSessionStatus.OPEN
@@ -118,7 +122,10 @@ async def test_a_price_above_the_cap_waits_as_a_pending_update_with_a_checkout_s
         "price": dearer,
         "quantity": 1,
         "proration_behavior": "always_invoice",
-        "checkout_session": {"id": session.id, "url": f"{BASE_URL}/pay/{session.id}"},
+        "checkout_session": {
+            "id": session.id,
+            "url": checkout_page_url(BASE_URL, session.id, secret=DEV_HOSTED_SECRET.encode()),
+        },
         "expires_at": int(session.expires_at.timestamp()),
     }
     assert event["previous_attributes"] == {"pending_update": None}

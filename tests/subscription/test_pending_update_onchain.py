@@ -62,7 +62,12 @@ async def test_a_dearer_price_waits_for_the_new_grant_then_charges_under_it(
         checkout_id = pending["checkout_session"]["id"]
         assert pending["price"] == dearer
         assert pending["proration_behavior"] == "always_invoice"
-        assert pending["checkout_session"]["url"].endswith(f"/pay/{checkout_id}")
+        assert f"/pay/{checkout_id}?key=" in pending["checkout_session"]["url"]
+        # The link the customer is sent opens the hosted page, without a key of the merchant's
+        link = httpx.URL(pending["checkout_session"]["url"])
+        async with httpx.AsyncClient(base_url=platform.api_url) as browser:
+            page = await browser.get(link.raw_path.decode())
+        assert page.status_code == 200, page.text
         assert pending["expires_at"] == change_at + 86_400
         assert chain.token_balance("USDC", merchant) == PRICE_UNITS
         checkout = (await api.get(f"/v1/checkout/sessions/{checkout_id}")).json()

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.db.engine import transaction
 from cyphera.kit.clock import FrozenClock
+from cyphera.kit.hosted import DEV_HOSTED_SECRET
 from cyphera.kit.money import Cents, cents_to_token_units
 from cyphera.kit.periods import Interval
 from cyphera.models import CheckoutSession, Invoice, InvoiceLineItem, Permission
@@ -307,6 +308,7 @@ def requester(world: World, registry: NetworkRegistry) -> PermissionRequester:
         gateway=world.gateway,
         permission_lifetime=timedelta(days=365),
         base_url=BASE_URL,
+        hosted_secret=DEV_HOSTED_SECRET.encode(),
     )
 
 

@@ -21,6 +21,7 @@ from cyphera.checkout.terms import signing_request, terms_of
 from cyphera.db.engine import transaction
 from cyphera.delegation.erc7715 import build_periodic_permission_request
 from cyphera.kit.clock import to_unix
+from cyphera.kit.hosted import hosted_secret
 from cyphera.kit.money import format_cents
 from cyphera.models import CheckoutSession as CheckoutSessionModel
 from cyphera.payment.dependencies import GatewayDep, RegistryDep, SessionmakerDep
@@ -61,15 +62,13 @@ def _permission_request(checkout: CheckoutSessionModel) -> PermissionRequest | N
     )
 
 
-def _public(
-    request: Request, checkout: CheckoutSessionModel, *, client_secret: str | None = None
-) -> CheckoutSession:
+def _public(request: Request, checkout: CheckoutSessionModel) -> CheckoutSession:
     settings = request.app.state.settings
     return CheckoutSession.from_model(
         checkout,
         permission_request=_permission_request(checkout),
         base_url=settings.api.public_url.rstrip("/"),
-        client_secret=client_secret,
+        hosted_secret=hosted_secret(environment=settings.environment),
     )
 
 
@@ -111,7 +110,7 @@ async def create_checkout_session(
         test_clock_id=body.test_clock,
         coupon_id=body.coupon,
     )
-    return _public(request, created.checkout, client_secret=created.client_secret)
+    return _public(request, created)
 
 
 @router.get(PATH + "/{checkout_id}", summary="Retrieve a checkout session")

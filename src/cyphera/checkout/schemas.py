@@ -18,6 +18,7 @@ from web3 import Web3
 from cyphera.delegation import ROOT_AUTHORITY, Delegation, typed_data
 from cyphera.delegation.erc7715 import build_periodic_permission_request
 from cyphera.kit.clock import to_unix
+from cyphera.kit.hosted import checkout_client_secret, checkout_page_url
 from cyphera.kit.schema import RequestModel
 from cyphera.kit.text import StorableStr
 from cyphera.models import CheckoutSession as CheckoutSessionModel
@@ -104,11 +105,6 @@ ObjectId = Annotated[StorableStr, StringConstraints(min_length=1, max_length=100
 
 def _checksum(value: str | None) -> str | None:
     return None if value is None else str(Web3.to_checksum_address(value))
-
-
-def hosted_page_url(base_url: str, checkout_id: str, client_secret: str) -> str:
-    """Where the customer opens the session: the hosted checkout page, its secret in the URL."""
-    return f"{base_url.rstrip('/')}/pay/{checkout_id}?key={client_secret}"
 
 
 class CheckoutSessionCreate(RequestModel):
@@ -322,15 +318,14 @@ class CheckoutSession(BaseModel):
     customer_address: str | None = Field(
         description="The paying wallet; null until given at creation or when prepared."
     )
-    url: str | None = Field(
-        description="The hosted checkout page for the customer, opened by the session's client "
-        "secret: only in the answer that creates the session (the secret is stored as a hash); "
-        "null elsewhere."
+    url: str = Field(
+        description="The hosted checkout page to send the customer to: it needs no API key, its "
+        "`key` (the client secret) opens this one session and nothing else."
     )
-    client_secret: str | None = Field(
-        default=None,
-        description="The secret that scopes a browser to this one session (the `key` of `url`): "
-        "only in the answer that creates the session; null elsewhere.",
+    client_secret: str = Field(
+        description="The secret that scopes a browser to this one session (the `key` of `url`); "
+        "derived from the session's id under the deployment's hosted-page secret, so it is the "
+        "same every time the session is read."
     )
     success_url: str | None
     cancel_url: str | None
@@ -355,7 +350,7 @@ class CheckoutSession(BaseModel):
         *,
         permission_request: PermissionRequest | None,
         base_url: str,
-        client_secret: str | None = None,
+        hosted_secret: bytes,
     ) -> CheckoutSession:
         return cls(
             id=checkout.id,
@@ -372,10 +367,8 @@ class CheckoutSession(BaseModel):
             chain_id=checkout.chain_id,
             token=checkout.token_symbol,
             customer_address=checkout.customer_address,
-            url=None
-            if client_secret is None
-            else hosted_page_url(base_url, checkout.id, client_secret),
-            client_secret=client_secret,
+            url=checkout_page_url(base_url, checkout.id, secret=hosted_secret),
+            client_secret=checkout_client_secret(checkout.id, secret=hosted_secret),
             success_url=checkout.success_url,
             cancel_url=checkout.cancel_url,
             subscription=checkout.subscription_id,

@@ -9,9 +9,6 @@ them later; completing the session is there too.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +28,7 @@ from cyphera.checkout.terms import (
 )
 from cyphera.coupon import service as coupons
 from cyphera.kit.clock import Clock, FrozenClock
+from cyphera.kit.hosted import CHECKOUT_CONTEXT, token_matches
 from cyphera.kit.ids import new_id
 from cyphera.kit.periods import Interval
 from cyphera.models import (
@@ -52,19 +50,6 @@ from cyphera.testclock import clock as test_clocks
 from cyphera.testclock import errors as test_clock_errors
 
 SESSION_LIFETIME = timedelta(hours=24)
-CLIENT_SECRET_BYTES = 32
-
-
-@dataclass(frozen=True, slots=True)
-class NewSession:
-    """A session just created, and its client secret: shown this once, stored as a hash."""
-
-    checkout: CheckoutSession
-    client_secret: str
-
-
-def hash_client_secret(client_secret: str) -> str:
-    return hashlib.sha256(client_secret.encode("utf-8")).hexdigest()
 
 
 def _unique(values: Sequence[str]) -> list[str]:
@@ -160,14 +145,14 @@ async def create_session(
     cancel_url: str | None = None,
     test_clock_id: str | None = None,
     coupon_id: str | None = None,
-) -> NewSession:
+) -> CheckoutSession:
     """Open a session for `price_id` offering `networks` × `tokens` (by default all the mode's
     networks with a payout address, and their tokens).
 
     `network_key`/`token_symbol` pick one network or token (alone they narrow the offer to it).
     When the wallet is known and network and token are determined, the session is prepared at
-    once; otherwise `prepare_session` fixes the terms later. The client secret returned opens
-    the session's hosted page (`find_by_client_secret`).
+    once; otherwise `prepare_session` fixes the terms later. Its hosted page opens with the
+    client secret `cyphera.kit.hosted.checkout_client_secret` derives from its id.
     """
     scope = Scope(workspace_id, mode)
     clock = await _session_clock(session, scope, test_clock_id, clock)
@@ -210,7 +195,6 @@ async def create_session(
         registry, mode, payouts, networks=networks, tokens=tokens
     )
     now = clock.now().replace(microsecond=0)
-    client_secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES)
     checkout = CheckoutSession(
         id=new_id("cs"),
         created_at=now,
@@ -231,7 +215,6 @@ async def create_session(
         cancel_url=cancel_url,
         test_clock_id=test_clock_id,
         coupon_id=coupon_id,
-        client_secret_hash=hash_client_secret(client_secret),
         metadata_={},
     )
     session.add(checkout)
@@ -252,19 +235,19 @@ async def create_session(
             permission_lifetime=permission_lifetime,
         )
     await session.flush()
-    return NewSession(checkout=checkout, client_secret=client_secret)
+    return checkout
 
 
 async def find_by_client_secret(
-    session: AsyncSession, *, checkout_id: str, client_secret: str
+    session: AsyncSession, *, checkout_id: str, client_secret: str, secret: bytes
 ) -> CheckoutSession:
     """The session `client_secret` opens, whatever its workspace: the secret is the proof of
     access (the hosted page has no API key). A wrong secret and an unknown id are the same
-    `CheckoutSessionNotFound`; the hashes are compared in constant time."""
+    `CheckoutSessionNotFound`; the secret is checked, in constant time, before any lookup."""
+    if not token_matches(CHECKOUT_CONTEXT, checkout_id, client_secret, secret=secret):
+        raise errors.CheckoutSessionNotFound(f"no such checkout session: {checkout_id}")
     checkout = await session.get(CheckoutSession, checkout_id)
-    expected = None if checkout is None else checkout.client_secret_hash
-    given = hash_client_secret(client_secret)
-    if checkout is None or expected is None or not hmac.compare_digest(given, expected):
+    if checkout is None:
         raise errors.CheckoutSessionNotFound(f"no such checkout session: {checkout_id}")
     return checkout
 

@@ -18,11 +18,11 @@ from cyphera.catalog.service import create_price, create_product
 from cyphera.chain.local import LOCAL_NETWORK_KEY
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.checkout import service as checkout_sessions
-from cyphera.checkout.schemas import hosted_page_url
 from cyphera.config import DatabaseSettings
 from cyphera.db.engine import create_engine, create_sessionmaker, transaction
 from cyphera.dev.stack import merchant_payout_address
 from cyphera.kit.clock import system_clock
+from cyphera.kit.hosted import checkout_page_url, hosted_secret
 from cyphera.models import Price, Workspace
 from cyphera.models.mixins import Mode
 from cyphera.payment.gateway import ChargeGateway
@@ -114,6 +114,6 @@ async def open_demo_checkout(
                 clock=system_clock,
                 permission_lifetime=DEMO_PERMISSION_LIFETIME,
             )
-            return hosted_page_url(base_url, created.checkout.id, created.client_secret)
+            return checkout_page_url(base_url, created.id, secret=hosted_secret())
     finally:
         await engine.dispose()

@@ -19,11 +19,6 @@ exists. The token is compared in constant time. The page sends ``Referrer-Policy
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cyphera.auth.dependencies import SessionDep
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.config import Environment as DeploymentEnvironment
+from cyphera.kit.hosted import (
+    HostedSecretInvalid,
+    capability_token,
+    hosted_secret,
+    token_matches,
+)
 from cyphera.kit.ids import has_prefix
 from cyphera.kit.money import format_cents, format_token_units
 from cyphera.models import (
@@ -51,12 +52,8 @@ from cyphera.models import (
 from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 
-HOSTED_SECRET_ENV = "CYPHERA_HOSTED_SECRET"  # noqa: S105 - a variable name, not a secret
-DEV_HOSTED_SECRET = "dev-hosted-invoice-secret-not-for-production"  # noqa: S105 - dev placeholder
-MIN_SECRET_LENGTH = 32
 INVOICE_ID_PREFIX = "in"
 _TOKEN_CONTEXT = b"cyphera.hosted_invoice.v1:"
-_TOKEN_LENGTH = 43  # 32 bytes, base64url without padding
 _HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -75,32 +72,9 @@ _templates = Environment(
 )
 
 
-class HostedSecretInvalid(ValueError):
-    """The configured hosted-page secret is too short, or the dev default in production."""
-
-
-def hosted_secret(
-    env: Mapping[str, str] | None = None,
-    *,
-    environment: DeploymentEnvironment = DeploymentEnvironment.DEVELOPMENT,
-) -> bytes:
-    """The secret hosted-page tokens are keyed with, from ``CYPHERA_HOSTED_SECRET``.
-
-    Raises `HostedSecretInvalid` if it is shorter than 32 characters, or missing (or the dev
-    default) in production.
-    """
-    value = (os.environ if env is None else env).get(HOSTED_SECRET_ENV) or DEV_HOSTED_SECRET
-    if environment is DeploymentEnvironment.PRODUCTION and value == DEV_HOSTED_SECRET:
-        raise HostedSecretInvalid(f"{HOSTED_SECRET_ENV} must be set to a real secret in production")
-    if len(value) < MIN_SECRET_LENGTH:
-        raise HostedSecretInvalid(f"{HOSTED_SECRET_ENV} must be at least {MIN_SECRET_LENGTH} long")
-    return value.encode()
-
-
 def hosted_token(invoice_id: str, *, secret: bytes) -> str:
     """The URL token of `invoice_id`'s hosted page (see the module docstring)."""
-    digest = hmac.new(secret, _TOKEN_CONTEXT + invoice_id.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return capability_token(_TOKEN_CONTEXT, invoice_id, secret=secret)
 
 
 def hosted_invoice_path(invoice_id: str, *, secret: bytes) -> str:
@@ -137,11 +111,9 @@ async def hosted_invoice_page(
 
 
 def _token_matches(invoice_id: str, token: str, secret: bytes) -> bool:
-    if not has_prefix(invoice_id, INVOICE_ID_PREFIX) or len(token) != _TOKEN_LENGTH:
+    if not has_prefix(invoice_id, INVOICE_ID_PREFIX):
         return False
-    return hmac.compare_digest(
-        token.encode("ascii", "replace"), hosted_token(invoice_id, secret=secret).encode()
-    )
+    return token_matches(_TOKEN_CONTEXT, invoice_id, token, secret=secret)
 
 
 async def _context(

@@ -112,8 +112,6 @@ class CheckoutSession(TenantMixin, MetadataMixin, TimestampMixin, Base):
     )
     # `subscription_update`: `subscription_id` is the subscription to change (set at creation),
     # `price_id`/`quantity` what it changes to; `subscription`: it is set at completion.
-    # SHA-256 (hex) of the client secret that opens the hosted page; null: no hosted page.
-    client_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     purpose: Mapped[CheckoutSessionPurpose] = mapped_column(
         str_enum(CheckoutSessionPurpose, "checkout_session_purpose"),
         nullable=False,

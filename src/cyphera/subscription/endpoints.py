@@ -20,6 +20,7 @@ from cyphera.auth.dependencies import AuthDep, ClockDep, SessionDep
 from cyphera.auth.resources import get_scoped, list_scoped
 from cyphera.auth.scope import Scope
 from cyphera.kit.clock import Clock, to_unix
+from cyphera.kit.hosted import hosted_secret
 from cyphera.kit.pagination import ListObject
 from cyphera.models import Invoice as InvoiceModel
 from cyphera.models import Payment as PaymentModel
@@ -137,6 +138,7 @@ async def update_subscription(
             gateway=request.app.state.gateway,
             permission_lifetime=timedelta(days=settings.billing.permission_lifetime_days),
             base_url=settings.api.public_url,
+            hosted_secret=hosted_secret(environment=settings.environment),
         ),
     )
     return await _act(update, subscription_id, auth, session, clock)

@@ -13,7 +13,8 @@ from cyphera.auth.resources import get_scoped
 from cyphera.config import Environment
 from cyphera.coupon.schemas import Discount
 from cyphera.invoice import service as invoices
-from cyphera.invoice.page import HostedSecretInvalid, hosted_invoice_url, hosted_secret
+from cyphera.invoice.page import hosted_invoice_url
+from cyphera.kit.hosted import HostedSecretInvalid, hosted_secret
 from cyphera.models import Coupon, InvoiceLineItem
 from cyphera.models import Discount as DiscountModel
 from cyphera.models import Invoice as InvoiceModel

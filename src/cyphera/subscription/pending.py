@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.exceptions import Unavailable
+from cyphera.kit.hosted import checkout_page_url
 from cyphera.kit.ids import new_id
 from cyphera.models import CheckoutSession, PayoutAddress, Permission, Price, Subscription
 from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
@@ -51,7 +52,8 @@ class PermissionRequester:
     registry: NetworkRegistry | None
     gateway: ChargeGateway | None
     permission_lifetime: timedelta
-    base_url: str  # the API's public URL: the hosted page is {base_url}/pay/{session id}
+    base_url: str  # the API's public URL: the hosted page is {base_url}/pay/{session id}?key=…
+    hosted_secret: bytes  # what the page's key is derived under (`cyphera.kit.hosted`)
 
 
 async def request(
@@ -145,6 +147,8 @@ async def request(
     subscription.pending_quantity = quantity
     subscription.pending_proration_behavior = behavior.value
     subscription.pending_checkout_session_id = checkout.id
-    subscription.pending_checkout_url = f"{requester.base_url.rstrip('/')}/pay/{checkout.id}"
+    subscription.pending_checkout_url = checkout_page_url(
+        requester.base_url, checkout.id, secret=requester.hosted_secret
+    )
     subscription.pending_expires_at = checkout.expires_at
     return previous

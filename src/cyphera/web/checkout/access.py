@@ -13,6 +13,7 @@ from fastapi import Request
 from cyphera.auth.dependencies import rate_limits
 from cyphera.checkout.errors import CheckoutSessionNotFound
 from cyphera.kit.forwarded import client_address
+from cyphera.kit.hosted import hosted_secret
 
 KEY_HEADER = "Cyphera-Checkout-Key"
 MAX_KEY_LENGTH = 128
@@ -32,3 +33,8 @@ def key_of(value: str | None) -> str:
     if not value or len(value) > MAX_KEY_LENGTH:
         raise CheckoutSessionNotFound("no such checkout session")
     return value
+
+
+def hosted_key(request: Request) -> bytes:
+    """The deployment's hosted-page secret, which client secrets are derived under."""
+    return hosted_secret(environment=request.app.state.settings.environment)

@@ -50,7 +50,10 @@ async def checkout_page(
     await access.limit(request, checkout_id)
     try:
         checkout = await service.find_by_client_secret(
-            session, checkout_id=checkout_id, client_secret=access.key_of(key)
+            session,
+            checkout_id=checkout_id,
+            client_secret=access.key_of(key),
+            secret=access.hosted_key(request),
         )
     except CheckoutSessionNotFound:
         return pages.render("checkout/not_found.html", {}, status_code=404)

@@ -76,7 +76,10 @@ async def _find(
 ) -> CheckoutSession:
     await access.limit(request, checkout_id)
     return await service.find_by_client_secret(
-        session, checkout_id=checkout_id, client_secret=access.key_of(key)
+        session,
+        checkout_id=checkout_id,
+        client_secret=access.key_of(key),
+        secret=access.hosted_key(request),
     )
 
 
@@ -154,7 +157,10 @@ async def complete(
     )
     async with sessionmaker() as session:
         checkout = await service.find_by_client_secret(
-            session, checkout_id=checkout_id, client_secret=access.key_of(key)
+            session,
+            checkout_id=checkout_id,
+            client_secret=access.key_of(key),
+            secret=access.hosted_key(request),
         )
         return await progress_of(session, checkout, registry)
 
