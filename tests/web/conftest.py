@@ -26,7 +26,9 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 def chromium() -> Path:
     # Never skipped: a missing browser fails the run, with the command that installs it.
     if not CHROMIUM.is_file():
-        pytest.fail(f"{CHROMIUM} is missing: run `make setup` (apt-get install -y chromium)")
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make test` as root, or `apt-get install -y chromium`"
+        )
     return CHROMIUM
 
 
