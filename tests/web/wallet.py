@@ -3,7 +3,9 @@ EIP-6963, whose requests are answered here with an `eth_account` key.
 
 The page's ``window.ethereum.request`` forwards to the ``__wallet`` binding
 (`BrowserContext.expose_binding`); a rejection raises here, and the provider turns it into the
-EIP-1193 error ``{code: 4001}`` as MetaMask does.
+EIP-1193 error ``{code: 4001}`` as MetaMask does. Given the chain's ``rpc_url``, reads
+(`FORWARDED`) go to the node, and ``eth_sendTransaction`` is signed with the key and sent there,
+as MetaMask does on the chain it is switched to.
 """
 
 from __future__ import annotations
@@ -14,8 +16,22 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from cyphera.chain.devnet.helpers import fee_fields
 
 REJECTED = "USER_REJECTED"
+FORWARDED = frozenset(
+    {
+        "eth_call",
+        "eth_getBalance",
+        "eth_getCode",
+        "eth_blockNumber",
+        "eth_estimateGas",
+        "eth_getTransactionReceipt",
+        "eth_getTransactionCount",
+    }
+)
 INIT_SCRIPT = """
 (() => {
   const provider = {
@@ -60,6 +76,8 @@ class FakeWallet:
     chain_id: int = 1  # starts on another chain: the page must ask to switch
     reject: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    rpc_url: str | None = None
+    sent: list[str] = field(default_factory=list)
 
     def __call__(self, source: Any, method: str, params: list[Any]) -> Any:
         self.calls.append(method)
@@ -78,4 +96,32 @@ class FakeWallet:
             typed = json.loads(payload)
             signed = Account.sign_typed_data(self.account.key, full_message=typed)
             return "0x" + bytes(signed.signature).hex()
+        if method in FORWARDED and self.rpc_url is not None:
+            return self._web3().provider.make_request(method, params)["result"]  # type: ignore[arg-type]
+        if method == "eth_sendTransaction" and self.rpc_url is not None:
+            return self._send(params[0])
         raise NotImplementedError(f"the test wallet does not answer {method}")
+
+    def _web3(self) -> Web3:
+        return Web3(Web3.HTTPProvider(self.rpc_url, request_kwargs={"timeout": 30}))
+
+    def _send(self, request: dict[str, Any]) -> str:
+        assert request["from"].lower() == self.account.address.lower()
+        w3 = self._web3()
+        assert w3.eth.chain_id == self.chain_id, "the wallet sends on the chain it is switched to"
+        tx: dict[str, Any] = {
+            "chainId": self.chain_id,
+            "from": self.account.address,
+            "to": Web3.to_checksum_address(request["to"]),
+            "data": request.get("data", "0x"),
+            "value": int(request.get("value", "0x0"), 16),
+            "nonce": w3.eth.get_transaction_count(self.account.address, "pending"),
+            **fee_fields(w3),
+        }
+        tx["gas"] = int(request["gas"], 16) if "gas" in request else w3.eth.estimate_gas(tx)  # type: ignore[arg-type]
+        signed = self.account.sign_transaction(tx)
+        tx_hash = "0x" + w3.eth.send_raw_transaction(signed.raw_transaction).hex().removeprefix(
+            "0x"
+        )
+        self.sent.append(tx_hash)
+        return tx_hash
