@@ -8,7 +8,12 @@ const outdir = "build/web";
 rmSync(outdir, { recursive: true, force: true });
 mkdirSync(outdir, { recursive: true });
 const result = await build({
-  entryPoints: ["src/cyphera/web/ts/checkout.ts", "src/cyphera/web/static/checkout.css"],
+  entryPoints: [
+    "src/cyphera/web/ts/checkout.ts",
+    "src/cyphera/web/ts/portal.ts",
+    "src/cyphera/web/static/checkout.css",
+    "src/cyphera/web/static/portal.css",
+  ],
   bundle: true,
   minify: true,
   format: "esm",

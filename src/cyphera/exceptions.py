@@ -41,6 +41,19 @@ class ErrorKind(enum.StrEnum):
     INTERNAL = "internal"
 
 
+HTTP_STATUS_BY_KIND: dict[ErrorKind, int] = {
+    ErrorKind.INVALID: 400,
+    ErrorKind.UNAUTHENTICATED: 401,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.UNAVAILABLE: 503,
+    ErrorKind.RATE_LIMITED: 429,
+    ErrorKind.INTERNAL: 500,
+}
+"""The HTTP status of each kind, for the HTTP edges (the REST API and the pages)."""
+
+
 class AppError(Exception):
     """Root of every deliberate error. See the module docstring for the tree."""
 

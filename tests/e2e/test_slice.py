@@ -12,8 +12,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -30,46 +28,10 @@ from tests.fixtures.platform import (
     USDC,
     Platform,
     customer_account,
-    monthly_price,
     run_worker_once,
+    subscribe,
 )
 from tests.signer.books import Books
-
-
-async def subscribe(
-    api: httpx.AsyncClient, customer: LocalAccount, merchant_payout: str
-) -> dict[str, object]:
-    assert (
-        await api.post("/v1/payout_addresses/local", json={"address": merchant_payout})
-    ).status_code == 200
-    price = await monthly_price(api)
-    created = await api.post(
-        "/v1/checkout/sessions",
-        json={
-            "price": price,
-            "customer_address": customer.address,
-            "network": "local",
-            "token": "USDC",
-        },
-    )
-    assert created.status_code == 200, created.text
-    session = created.json()
-    # The server decided the terms: the price's amount per period, to the merchant, bounded in time.
-    terms = session["permission_request"]["terms"]
-    assert terms["amount_per_period"] == str(PRICE_UNITS)
-    assert terms["payee"] == merchant_payout
-    assert terms["period_seconds"] == 28 * 86_400
-    request_7715 = session["permission_request"]["erc7715"]
-    assert request_7715["permission"]["data"]["periodAmount"] == hex(PRICE_UNITS)
-    typed = session["permission_request"]["eip712"]
-    signature = Account.sign_typed_data(customer.key, full_message=typed).signature
-    completed = await api.post(
-        f"/v1/checkout/sessions/{session['id']}/complete",
-        json={"signature": "0x" + bytes(signature).hex()},
-    )
-    assert completed.status_code == 200, completed.text
-    result: dict[str, object] = completed.json()
-    return result
 
 
 async def test_subscribe_charge_renew_and_refuse_a_second_charge(

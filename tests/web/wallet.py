@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -95,6 +96,11 @@ class FakeWallet:
             assert address.lower() == self.account.address.lower()
             typed = json.loads(payload)
             signed = Account.sign_typed_data(self.account.key, full_message=typed)
+            return "0x" + bytes(signed.signature).hex()
+        if method == "personal_sign":
+            message, address = params
+            assert address.lower() == self.account.address.lower()
+            signed = self.account.sign_message(encode_defunct(hexstr=message))
             return "0x" + bytes(signed.signature).hex()
         if method in FORWARDED and self.rpc_url is not None:
             return self._web3().provider.make_request(method, params)["result"]  # type: ignore[arg-type]

@@ -27,18 +27,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from cyphera.exceptions import AppError, ErrorKind, RateLimited
+from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError, ErrorKind, RateLimited
 
-STATUS_BY_KIND: Mapping[ErrorKind, int] = {
-    ErrorKind.INVALID: 400,
-    ErrorKind.UNAUTHENTICATED: 401,
-    ErrorKind.FORBIDDEN: 403,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.CONFLICT: 409,
-    ErrorKind.UNAVAILABLE: 503,
-    ErrorKind.RATE_LIMITED: 429,
-    ErrorKind.INTERNAL: 500,
-}
+STATUS_BY_KIND: Mapping[ErrorKind, int] = HTTP_STATUS_BY_KIND
 TYPE_BY_KIND: Mapping[ErrorKind, str] = {
     ErrorKind.INVALID: "invalid_request_error",
     ErrorKind.NOT_FOUND: "invalid_request_error",

@@ -19,6 +19,7 @@ from cyphera.event.endpoints import router as event_router
 from cyphera.invoice.page import router as hosted_invoice_router
 from cyphera.network.endpoints import router as network_router
 from cyphera.permission.endpoints import router as permission_router
+from cyphera.portal.endpoints import router as portal_router
 from cyphera.subscription.discount_endpoints import router as discount_router
 from cyphera.subscription.endpoints import router as billing_router
 from cyphera.subscription.invoice_views import router as invoice_lines_router
@@ -46,6 +47,7 @@ ROUTERS: list[APIRouter] = [
     coupon_router,
     discount_router,
     invoice_lines_router,
+    portal_router,
 ]
 
 

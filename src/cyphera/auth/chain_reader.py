@@ -22,11 +22,9 @@ from eth_utils.address import to_checksum_address
 
 from cyphera.auth.errors import SignatureCheckUnavailable
 from cyphera.auth.signatures import ERC1271_MAGIC_VALUE
-from cyphera.chain.errors import NetworkNotFound
 from cyphera.chain.networks import NetworkRegistry
+from cyphera.chain.rpc import DEFAULT_TIMEOUT_SECONDS, ChainRpc
 
-DEFAULT_TIMEOUT_SECONDS = 5.0
-_HTTP_SCHEMES = ("http://", "https://")
 # JSON-RPC error codes nodes use for a reverted call (geth: 3; others: -32000 with a message).
 _REVERT_CODE = 3
 _WORD = 32
@@ -35,7 +33,7 @@ log = structlog.get_logger(__name__)
 
 
 class RpcSignatureChecker:
-    """ERC-1271 checks through the registry's RPC endpoints (HTTP ones; websockets are skipped)."""
+    """ERC-1271 checks through the registry's RPC endpoints (`cyphera.chain.rpc.ChainRpc`)."""
 
     def __init__(
         self,
@@ -44,53 +42,24 @@ class RpcSignatureChecker:
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self.registry = registry
-        self.timeout_seconds = timeout_seconds
-        self.transport = transport
+        self.rpc = ChainRpc(registry, timeout_seconds=timeout_seconds, transport=transport)
 
     async def is_valid_signature(
         self, *, chain_id: int, account: str, digest: bytes, signature: bytes
     ) -> bool:
-        urls = self._urls(chain_id)
-        if not urls:
+        if not self.rpc.urls(chain_id):
             log.warning("siwe.erc1271_unconfigured", chain_id=chain_id)
             return False
         data = ERC1271_MAGIC_VALUE + encode(["bytes32", "bytes"], [digest, signature])
-        payload = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "eth_call",
-            "params": [{"to": to_checksum_address(account), "data": "0x" + data.hex()}, "latest"],
-        }
-        async with httpx.AsyncClient(
-            timeout=self.timeout_seconds, follow_redirects=False, transport=self.transport
-        ) as http:
-            for url in urls:
-                try:
-                    response = await http.post(url, json=payload)
-                    response.raise_for_status()
-                    answer = response.json()
-                except (httpx.HTTPError, ValueError) as exc:
-                    log.warning(
-                        "siwe.erc1271_rpc_failed", chain_id=chain_id, error=type(exc).__name__
-                    )
-                    continue
-                verdict = _verdict(answer)
-                if verdict is not None:
-                    return verdict
+        request = {"to": to_checksum_address(account), "data": "0x" + data.hex()}
+        async for answer in self.rpc.answers(chain_id, "eth_call", [request, "latest"]):
+            verdict = _verdict(answer)
+            if verdict is not None:
+                return verdict
         raise SignatureCheckUnavailable(
             f"chain {chain_id} could not be reached to check the smart account's signature; "
             "retry shortly"
         )
-
-    def _urls(self, chain_id: int) -> tuple[str, ...]:
-        if self.registry is None:
-            return ()
-        try:
-            network = self.registry.by_chain_id(chain_id)
-        except NetworkNotFound:
-            return ()
-        return tuple(url for url in network.rpc_urls if url.startswith(_HTTP_SCHEMES))
 
 
 def _verdict(answer: Any) -> bool | None:

@@ -47,6 +47,7 @@ from cyphera.auth.oidc import IdTokenVerifier
 from cyphera.auth.signatures import SignatureChecker, parse_signature
 from cyphera.auth.siwe import (
     SiweExpectation,
+    SiweMessage,
     check_message,
     parse_message,
     verify_signature,
@@ -100,6 +101,32 @@ async def issue_nonce(session: AsyncSession, *, clock: Clock, policy: SessionPol
     return nonce
 
 
+async def verify_signed_message(
+    session: AsyncSession,
+    *,
+    message: str,
+    signature: str,
+    expect: SiweExpectation,
+    checker: SignatureChecker | None,
+    now: datetime,
+) -> tuple[SiweMessage, str]:
+    """The parsed `message` and how its signature was verified (``ecdsa``/``erc1271``).
+
+    The strict parse, the server's checks, the nonce consumed (once), then the signature; any
+    failure raises, and the caller's transaction (the nonce with it) is rolled back.
+    """
+    parsed = parse_message(message)
+    signature_bytes = parse_signature(signature)
+    check_message(parsed, expect=expect, now=now)
+    await _consume_nonce(session, parsed.nonce, now=now)
+    how = await verify_signature(parsed, message, signature_bytes, checker=checker)
+    if not how:
+        raise SiweSignatureInvalid(
+            f"the signature is not {parsed.address}'s signature of this message"
+        )
+    return parsed, how
+
+
 async def sign_in_with_ethereum(
     session: AsyncSession,
     *,
@@ -112,15 +139,9 @@ async def sign_in_with_ethereum(
 ) -> IssuedSession:
     """Verify a signed EIP-4361 `message` and open a session for its address's account."""
     now = clock.now()
-    parsed = parse_message(message)
-    signature_bytes = parse_signature(signature)
-    check_message(parsed, expect=expect, now=now)
-    await _consume_nonce(session, parsed.nonce, now=now)
-    how = await verify_signature(parsed, message, signature_bytes, checker=checker)
-    if not how:
-        raise SiweSignatureInvalid(
-            f"the signature is not {parsed.address}'s signature of this message"
-        )
+    parsed, how = await verify_signed_message(
+        session, message=message, signature=signature, expect=expect, checker=checker, now=now
+    )
     account = await AccountRepository(session).get_or_create_by_wallet(parsed.address, at=now)
     expires_at = now + policy.session_ttl
     if parsed.expiration_time is not None:

@@ -8,6 +8,7 @@ Tree (each also subclasses the `cyphera.exceptions` class that gives its ``kind`
     ├── NetworkNotFound       not_found    no network with that key or chain id in the registry
     ├── NetworkConfigInvalid  invalid      an RPC URL (or other network setting) is malformed
     ├── DevnetError           unavailable  the local chain did not start or refused an RPC call
+    ├── ChainUnavailable      unavailable  no RPC endpoint of a network answered a read
     └── DeploymentError       internal     a deploy transaction failed, or a deploy record does not
                                            match the chain it claims to describe
 """
@@ -45,6 +46,10 @@ class NetworkConfigInvalid(ChainError, InvalidRequest):
 
 class DevnetError(ChainError, Unavailable):
     code = "devnet_unavailable"
+
+
+class ChainUnavailable(ChainError, Unavailable):
+    code = "chain_unavailable"
 
 
 class DeploymentError(ChainError, InternalError):

@@ -16,6 +16,7 @@ from cyphera.models.member import Member
 from cyphera.models.payment import Payment
 from cyphera.models.payout_address import PayoutAddress
 from cyphera.models.permission import Permission
+from cyphera.models.portal import BillingPortalSession, PortalSession
 from cyphera.models.price import Price
 from cyphera.models.product import Product
 from cyphera.models.siwe_nonce import SiweNonce
@@ -29,6 +30,7 @@ __all__ = [
     "AccountSession",
     "ApiKey",
     "AuditEntry",
+    "BillingPortalSession",
     "CheckoutSession",
     "Coupon",
     "Customer",
@@ -42,6 +44,7 @@ __all__ = [
     "Payment",
     "PayoutAddress",
     "Permission",
+    "PortalSession",
     "Price",
     "Product",
     "SiweNonce",

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cyphera.db.base import Base, TimestampMixin
 from cyphera.models.mixins import str_enum
+from cyphera.models.portal import PortalCancelMode
 
 
 class DunningFinalStatus(enum.StrEnum):
@@ -42,4 +43,11 @@ class Workspace(TimestampMixin, Base):
         nullable=False,
         default=lambda: list(DEFAULT_DUNNING_RETRY_DAYS),
         server_default="{2,5,7}",
+    )
+    # How customers may cancel from the portal (``/v1/billing_portal/configuration``).
+    portal_cancel_mode: Mapped[PortalCancelMode] = mapped_column(
+        str_enum(PortalCancelMode, "portal_cancel_mode"),
+        nullable=False,
+        default=PortalCancelMode.AT_PERIOD_END,
+        server_default=PortalCancelMode.AT_PERIOD_END.value,
     )

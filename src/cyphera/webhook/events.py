@@ -22,6 +22,7 @@ EVENT_TYPES: dict[str, str] = {
     "payment.succeeded": "An on-chain payment was confirmed.",
     "payment.failed": "An on-chain payment failed.",
     "permission.granted": "A customer granted a spending permission (a delegation).",
+    "permission.revoked": "A customer revoked a permission on chain; its subscriptions ended.",
     "subscription.created": "A subscription started.",
     "subscription.updated": "A subscription changed (status, price, quantity, discount, …).",
     "subscription.canceled": "A subscription ended.",

@@ -1,0 +1,172 @@
+"""The customer portal in a real browser, end to end on anvil with the real framework and signer.
+
+A customer who subscribed signs in with their wallet (EIP-4361), sees that subscription and no
+one else's, reads the permission's terms, and revokes it on chain from the page: their account
+sends ``disableDelegation``, the platform reads the revocation from the chain, ends the
+subscription, and the next renewal is never attempted. A merchant's portal link opens the portal
+for that one customer, who cancels at the period's end with a CSRF-protected form.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.async_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import func, select
+
+from cyphera.delegation.calls import decode_disabled_delegations, encode_disabled_delegations
+from cyphera.kit.clock import from_unix, to_unix
+from cyphera.models import Event, Invoice, Payment, Permission, Subscription
+from cyphera.models.permission import PermissionStatus
+from cyphera.permission.revocation import revocation_call
+from tests.fixtures.api import WorkspaceKeys
+from tests.fixtures.platform import (
+    PRICE_UNITS,
+    Platform,
+    customer_account,
+    run_worker_once,
+    subscribe,
+)
+from tests.web.wallet import INIT_SCRIPT, FakeWallet
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+RETURN_URL = "https://shop.example.com/account"
+
+
+async def _context(
+    browser: Browser, viewport: dict[str, int], wallet: FakeWallet | None = None
+) -> BrowserContext:
+    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    if wallet is not None:
+        await context.expose_binding("__wallet", wallet)
+        await context.add_init_script(INIT_SCRIPT)
+    return context
+
+
+async def _shot(page: Page, screenshots: Path, name: str) -> None:
+    await page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+
+def _watch_errors(page: Page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+async def _subscribed(platform: Platform, workspace: WorkspaceKeys) -> tuple[Any, str, str]:
+    """A 7702-upgraded customer with an active, paid subscription; (account, merchant, sub id)."""
+    customer = customer_account(platform.chain)
+    merchant = platform.chain.new_account(ether=0).address
+    async with httpx.AsyncClient(base_url=platform.api_url, headers=workspace.headers) as api:
+        completed = await subscribe(api, customer, merchant)
+    return customer, merchant, str(completed["subscription"])
+
+
+async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
+    platform: Platform, workspace: WorkspaceKeys, browser: Browser, screenshots: Path
+) -> None:
+    chain = platform.chain
+    customer, merchant, subscription_id = await _subscribed(platform, workspace)
+    # Someone else's subscription at the same merchant: never shown to this customer
+    _, _, others = await _subscribed(platform, workspace)
+    wallet = FakeWallet(
+        customer, chain_id=platform.registry.get("local").chain_id, rpc_url=chain.rpc_url
+    )
+    context = await _context(browser, DESKTOP, wallet)
+    page = await context.new_page()
+    errors = _watch_errors(page)
+
+    # Given the portal, signed out: a sign-in page
+    response = await page.goto(f"{platform.api_url}/portal")
+    assert response is not None
+    assert response.status == 200
+    assert "script-src 'self'" in (await response.all_headers())["content-security-policy"]
+    await expect(page.get_by_role("heading", name="Sign in with your wallet")).to_be_visible()
+    await _shot(page, screenshots, "portal-sign-in-desktop")
+
+    # When the customer signs in with their wallet (a message, no transaction)
+    await page.get_by_role("button", name="Connect Test Wallet").click()
+    await expect(page.get_by_role("heading", name="Subscriptions")).to_be_visible()
+    assert "personal_sign" in wallet.calls
+    assert wallet.sent == []
+    cookie = next(c for c in await context.cookies() if c["name"] == "cyphera_portal")
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Lax"
+    assert cookie["path"] == "/portal"
+
+    # Then they see their subscription, and only theirs
+    rows = page.locator("[data-subscription]")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Pro plan")
+    await expect(rows.first).to_contain_text("$19.99 per month")
+    await expect(rows.first).to_contain_text("Active")
+    await expect(rows.first).to_contain_text("Next charge")
+    await _shot(page, screenshots, "portal-home-desktop")
+    foreign = await page.goto(f"{platform.api_url}/portal/subscriptions/{others}")
+    assert foreign is not None
+    assert foreign.status == 404
+    await expect(page.get_by_role("heading", name="Subscription not found")).to_be_visible()
+    await _shot(page, screenshots, "portal-not-found-desktop")
+    assert [e for e in errors if "404" not in e] == []
+    errors.clear()  # the browser logs the 404 it was just shown
+
+    # And the subscription's page: the permission's on-chain terms, its payments with the tx
+    await page.goto(f"{platform.api_url}/portal")
+    await rows.first.click()
+    sentence = page.locator("[data-term=sentence]")
+    await expect(sentence).to_contain_text(f"up to 19.99 USDC every 28 days, only to {merchant}")
+    await expect(page.locator("[data-payments]")).to_contain_text("succeeded")
+    await _shot(page, screenshots, "portal-subscription-desktop")
+
+    # When they revoke on chain: their own account sends disableDelegation
+    await page.get_by_role("button", name="Revoke on chain").click()
+    await expect(page.locator("[data-notice]")).to_contain_text("revoked on chain", timeout=30_000)
+    await expect(page.locator("[data-status]")).to_have_text("Canceled")
+    await expect(page.locator("[data-next]")).to_contain_text("you revoked the permission")
+    await _shot(page, screenshots, "portal-revoked-desktop")
+    assert len(wallet.sent) == 1
+    receipt = chain.w3.eth.get_transaction_receipt(wallet.sent[0])  # type: ignore[arg-type]
+    assert receipt["status"] == 1
+    assert receipt["from"] == customer.address
+
+    # Then the chain says the delegation is disabled, and the books agree
+    async with platform.sessionmaker() as db:
+        subscription = await db.get_one(Subscription, subscription_id)
+        permission = await db.get_one(Permission, subscription.permission_id)
+        call = revocation_call(permission)
+        disabled = chain.w3.eth.call(
+            {"to": call.to, "data": encode_disabled_delegations(call.delegation_hash)}  # type: ignore[typeddict-item]
+        )
+        assert decode_disabled_delegations(bytes(disabled)) is True
+        assert permission.status is PermissionStatus.REVOKED
+        assert subscription.status.value == "canceled"
+        assert subscription.cancellation_reason == "permission_revoked"
+        revoked_events = await db.scalar(
+            select(func.count()).select_from(Event).where(Event.type == "permission.revoked")
+        )
+        assert revoked_events == 1
+        invoices_before = await db.scalar(select(func.count()).select_from(Invoice))
+        payments_before = await db.scalar(select(func.count()).select_from(Payment))
+        period_end = subscription.current_period_end
+
+    # And when the period ends and the worker runs, nothing is attempted for it
+    paid = chain.token_balance("USDC", merchant)
+    assert paid == PRICE_UNITS
+    platform.clock.set(period_end + timedelta(seconds=5))
+    chain.set_next_block_timestamp(to_unix(period_end) + 5)
+    await run_worker_once(platform)
+    async with platform.sessionmaker() as db:
+        mine = select(Invoice).where(Invoice.subscription_id == subscription_id)
+        assert len((await db.scalars(mine)).all()) == 1
+        # The other customer's renewal went on as usual: the worker did run
+        assert await db.scalar(select(func.count()).select_from(Invoice)) == invoices_before + 1
+        assert await db.scalar(select(func.count()).select_from(Payment)) == payments_before + 1
+    assert chain.token_balance("USDC", merchant) == paid
+    assert from_unix(to_unix(period_end)) == period_end
+    assert errors == []
+    await context.close()
