@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from playwright.async_api import Browser, BrowserContext, Page, expect
@@ -22,7 +23,7 @@ from cyphera.kit.clock import from_unix, to_unix
 from cyphera.models import Event, Invoice, Payment, Permission, Subscription
 from cyphera.models.permission import PermissionStatus
 from cyphera.permission.revocation import revocation_call
-from tests.fixtures.api import WorkspaceKeys
+from tests.fixtures.api import MakeWorkspace, WorkspaceKeys
 from tests.fixtures.platform import (
     PRICE_UNITS,
     Platform,
@@ -68,12 +69,20 @@ async def _subscribed(platform: Platform, workspace: WorkspaceKeys) -> tuple[Any
 
 
 async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
-    platform: Platform, workspace: WorkspaceKeys, browser: Browser, screenshots: Path
+    platform: Platform,
+    workspace: WorkspaceKeys,
+    make_workspace: MakeWorkspace,
+    browser: Browser,
+    screenshots: Path,
 ) -> None:
     chain = platform.chain
     customer, merchant, subscription_id = await _subscribed(platform, workspace)
     # Someone else's subscription at the same merchant: never shown to this customer
     _, _, others = await _subscribed(platform, workspace)
+    # The same wallet's subscription at another merchant: shown too, the wallet is theirs
+    elsewhere = await make_workspace("Elsewhere")
+    async with httpx.AsyncClient(base_url=platform.api_url, headers=elsewhere.headers) as api:
+        await subscribe(api, customer, chain.new_account(ether=0).address)
     wallet = FakeWallet(
         customer, chain_id=platform.registry.get("local").chain_id, rpc_url=chain.rpc_url
     )
@@ -99,9 +108,12 @@ async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
     assert cookie["sameSite"] == "Lax"
     assert cookie["path"] == "/portal"
 
-    # Then they see their subscription, and only theirs
+    # Then they see their subscriptions at both merchants, and no one else's
     rows = page.locator("[data-subscription]")
-    await expect(rows).to_have_count(1)
+    await expect(rows).to_have_count(2)
+    await expect(rows.filter(has_text="Elsewhere")).to_have_count(1)
+    rows = page.locator(f"[data-subscription={subscription_id}]")
+    await expect(rows.first).to_contain_text("Acme")
     await expect(rows.first).to_contain_text("Pro plan")
     await expect(rows.first).to_contain_text("$19.99 per month")
     await expect(rows.first).to_contain_text("Active")
@@ -163,10 +175,111 @@ async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
     async with platform.sessionmaker() as db:
         mine = select(Invoice).where(Invoice.subscription_id == subscription_id)
         assert len((await db.scalars(mine)).all()) == 1
-        # The other customer's renewal went on as usual: the worker did run
-        assert await db.scalar(select(func.count()).select_from(Invoice)) == invoices_before + 1
-        assert await db.scalar(select(func.count()).select_from(Payment)) == payments_before + 1
+        # The other two renewals went on as usual: the worker did run
+        assert await db.scalar(select(func.count()).select_from(Invoice)) == invoices_before + 2
+        assert await db.scalar(select(func.count()).select_from(Payment)) == payments_before + 2
     assert chain.token_balance("USDC", merchant) == paid
     assert from_unix(to_unix(period_end)) == period_end
     assert errors == []
+    await context.close()
+
+
+async def test_a_merchant_link_opens_the_portal_for_that_customer_who_cancels(
+    platform: Platform,
+    workspace: WorkspaceKeys,
+    make_workspace: MakeWorkspace,
+    browser: Browser,
+    screenshots: Path,
+) -> None:
+    chain = platform.chain
+    customer, _, subscription_id = await _subscribed(platform, workspace)
+    _, _, others = await _subscribed(platform, workspace)
+    # The same wallet also pays another merchant: a link from this one shows only its own
+    elsewhere = await make_workspace("Elsewhere")
+    async with httpx.AsyncClient(base_url=platform.api_url, headers=elsewhere.headers) as api:
+        await subscribe(api, customer, chain.new_account(ether=0).address)
+    async with httpx.AsyncClient(base_url=platform.api_url, headers=workspace.headers) as api:
+        sub = (await api.get(f"/v1/subscriptions/{subscription_id}")).json()
+        made = await api.post(
+            "/v1/billing_portal/sessions",
+            json={"customer": sub["customer"], "return_url": RETURN_URL},
+        )
+        assert made.status_code == 200, made.text
+        link = made.json()
+    assert link["object"] == "billing_portal.session"
+    assert link["expires_at"] - link["created"] == 15 * 60
+    url = f"{platform.api_url}{urlsplit(link['url']).path}?{urlsplit(link['url']).query}"
+
+    # Given the link, opened on a phone without any wallet: the portal, for this customer only
+    context = await _context(browser, PHONE)
+    page = await context.new_page()
+    errors = _watch_errors(page)
+    await page.goto(url)
+    assert urlsplit(page.url).path == "/portal"
+    rows = page.locator("[data-subscription]")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Acme")
+    back = page.get_by_role("link", name="Back to the merchant")
+    assert await back.get_attribute("href") == RETURN_URL
+    await _shot(page, screenshots, "portal-home-phone")
+
+    # When they open it: by default only "at the end of the period" is offered
+    await rows.first.click()
+    await expect(page.get_by_role("button", name="Cancel now")).to_have_count(0)
+    await _shot(page, screenshots, "portal-subscription-phone")
+    csrf = await page.locator("input[name=csrf_token]").first.input_value()
+
+    # And a post without the CSRF token, or for "now", or for someone else's, changes nothing
+    cancel = f"{platform.api_url}/portal/subscriptions/{subscription_id}/cancel"
+    forged = await page.request.post(cancel, form={"when": "period_end"})
+    assert forged.status == 403
+    assert "csrf_invalid" in await forged.text()
+    refused = await page.request.post(cancel, form={"when": "now", "csrf_token": csrf})
+    assert refused.status == 409
+    assert "portal_cancel_not_allowed" in await refused.text()
+    theirs = await page.request.post(
+        f"{platform.api_url}/portal/subscriptions/{others}/cancel",
+        form={"when": "period_end", "csrf_token": csrf},
+    )
+    assert theirs.status == 404
+    async with platform.sessionmaker() as db:
+        for sid in (subscription_id, others):
+            untouched = await db.get_one(Subscription, sid)
+            assert untouched.status.value == "active"
+            assert untouched.cancel_at_period_end is False
+
+    # When they cancel at the end of the period
+    await page.get_by_role("button", name="Cancel at the end of the period").click()
+    await expect(page.locator("[data-notice]")).to_contain_text("ends on")
+    await expect(page.locator("[data-next]")).to_contain_text("no more charges")
+    async with httpx.AsyncClient(base_url=platform.api_url, headers=workspace.headers) as api:
+        after = (await api.get(f"/v1/subscriptions/{subscription_id}")).json()
+        assert after["status"] == "active"
+        assert after["cancel_at_period_end"] is True
+        # And once the merchant lets customers cancel at once, "Cancel now" appears and works
+        configured = await api.post(
+            "/v1/billing_portal/configuration",
+            json={"subscription_cancel": {"mode": "immediately"}},
+        )
+        assert configured.status_code == 200, configured.text
+    await page.reload()
+    await page.get_by_role("button", name="Cancel now").click()
+    await expect(page.locator("[data-status]")).to_have_text("Canceled")
+    await _shot(page, screenshots, "portal-canceled-phone")
+    async with platform.sessionmaker() as db:
+        ended = await db.get_one(Subscription, subscription_id)
+        assert ended.status.value == "canceled"
+        assert (await db.get_one(Subscription, others)).status.value == "active"
+
+    # Then signing out ends the session, and the link no longer opens after 15 minutes
+    await page.goto(f"{platform.api_url}/portal")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("heading", name="Sign in with your wallet")).to_be_visible()
+    platform.clock.advance(timedelta(minutes=16))
+    expired = await page.goto(url)
+    assert expired is not None
+    assert expired.status == 404
+    await expect(page.get_by_role("heading", name="This link has expired")).to_be_visible()
+    await _shot(page, screenshots, "portal-link-expired-phone")
+    assert [e for e in errors if "40" not in e] == []
     await context.close()

@@ -20,6 +20,7 @@ from cyphera.checkout.service import create_session
 from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError
 from cyphera.kit.hosted import checkout_page_url
 from cyphera.models.portal import PortalCancelMode
+from cyphera.models.subscription import SubscriptionStatus
 from cyphera.payment.dependencies import GatewayDep, RegistryDep
 from cyphera.portal import service, sessions
 from cyphera.portal.errors import (
@@ -33,6 +34,10 @@ from cyphera.web.portal.view import history_view, permission_view, row
 from cyphera.web.templating import Pages
 
 router = APIRouter(include_in_schema=False)
+S = SubscriptionStatus
+PERIOD_END_CANCELABLE = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE})
+NOW_CANCELABLE = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.PAUSED, S.UNPAID})
+RESUBSCRIBABLE = frozenset({S.CANCELED, S.INCOMPLETE_EXPIRED, S.UNPAID})
 HOME = sessions.PATH
 CsrfField = Annotated[str | None, Form(alias=access.CSRF_FIELD)]
 
@@ -126,12 +131,10 @@ async def portal_subscription(
             history, registry, base_url=access.public_url(request), secret=access.secret(request)
         ),
         "csrf": access.csrf(request, viewer),
-        "can_cancel": s.status.value in ("trialing", "active", "past_due")
-        and not s.cancel_at_period_end,
-        "cancel_now": item.workspace.portal_cancel_mode is PortalCancelMode.IMMEDIATELY
-        or s.status.value == "paused",
-        "can_resubscribe": s.status.value in ("canceled", "incomplete_expired", "unpaid")
-        and item.price.active,
+        "can_cancel": s.status in PERIOD_END_CANCELABLE and not s.cancel_at_period_end,
+        "cancel_now": s.status in NOW_CANCELABLE
+        and item.workspace.portal_cancel_mode is PortalCancelMode.IMMEDIATELY,
+        "can_resubscribe": s.status in RESUBSCRIBABLE and item.price.active,
         "period_end": s.current_period_end.strftime("%Y-%m-%d"),
         "notice": request.query_params.get("done"),
         "page": {
