@@ -72,9 +72,7 @@ def upgrade() -> None:
         "portal_sessions",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column(
-            "method", sa.Enum("siwe", "link", name="portal_session_method"), nullable=False
-        ),
+        sa.Column("method", sa.Enum("siwe", "link", name="portal_session_method"), nullable=False),
         sa.Column("address", sa.String(length=42), nullable=True),
         sa.Column("workspace_id", sa.String(length=40), nullable=True),
         sa.Column("mode", MODE, nullable=True),
