@@ -117,6 +117,7 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
     first = DevProcess(dev_home, ports)
     try:
         checkout_url = first.wait_for(r"demo checkout\s+(\S+)").group(1)
+        portal_url = first.wait_for(r"portal\s+(\S+/portal)").group(1)
         key = first.wait_for(r"demo API key\s+(sk_test_\w+)").group(1)
         first.wait_for(r"Press Ctrl-C to stop")
         # The printed checkout opens, without any key, on the demo price.
@@ -130,6 +131,22 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
         ).json()
         assert [p["unit_amount"] for p in prices["data"]] == [1999]
         assert httpx.get(f"{first.api_url}/v1/prices").status_code == 401
+        # The printed portal asks for a wallet; a merchant's portal link opens it for a customer.
+        assert "Sign in with your wallet" in httpx.get(portal_url).text
+        merchant = {"Authorization": f"Bearer {key}"}
+        customer = httpx.post(
+            f"{first.api_url}/v1/customers",
+            json={"address": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"},
+            headers=merchant,
+        ).json()["id"]
+        link = httpx.post(
+            f"{first.api_url}/v1/billing_portal/sessions",
+            json={"customer": customer},
+            headers=merchant,
+        ).json()["url"]
+        opened = httpx.get(link, follow_redirects=True)
+        assert opened.status_code == 200
+        assert "No subscriptions for this account yet." in opened.text
 
         # The CLI of another terminal finds this stack on its non-default ports.
         created = cli(dev_home, "workspace", "create", "--name", "Second shop", "--json")

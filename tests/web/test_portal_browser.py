@@ -19,8 +19,8 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import func, select
 
 from cyphera.delegation.calls import decode_disabled_delegations, encode_disabled_delegations
-from cyphera.kit.clock import from_unix, to_unix
-from cyphera.models import Event, Invoice, Payment, Permission, Subscription
+from cyphera.kit.clock import to_unix
+from cyphera.models import CheckoutSession, Event, Invoice, Payment, Permission, Subscription
 from cyphera.models.permission import PermissionStatus
 from cyphera.permission.revocation import revocation_call
 from tests.fixtures.api import MakeWorkspace, WorkspaceKeys
@@ -179,7 +179,18 @@ async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
         assert await db.scalar(select(func.count()).select_from(Invoice)) == invoices_before + 2
         assert await db.scalar(select(func.count()).select_from(Payment)) == payments_before + 2
     assert chain.token_balance("USDC", merchant) == paid
-    assert from_unix(to_unix(period_end)) == period_end
+
+    # And to come back, "Subscribe again" opens a new checkout for the same price and wallet
+    await page.goto(f"{platform.api_url}/portal/subscriptions/{subscription_id}")
+    await page.get_by_role("button", name="Subscribe again").click()
+    await page.wait_for_url("**/pay/cs_*")
+    await expect(page.locator(".product")).to_have_text("Pro plan")
+    await expect(page.locator(".amount")).to_have_text("$19.99 per month")
+    async with platform.sessionmaker() as db:
+        checkout = await db.get_one(CheckoutSession, urlsplit(page.url).path.rsplit("/", 1)[1])
+        assert checkout.customer_address == customer.address
+        assert checkout.success_url is not None
+        assert checkout.success_url.endswith("/portal")
     assert errors == []
     await context.close()
 

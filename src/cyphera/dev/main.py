@@ -143,6 +143,7 @@ def run(settings: Settings) -> int:
                 await demo_gateway.close()
             if checkout_url is not None:
                 lines.append(f"  demo checkout {checkout_url}")
+            lines.append(f"  portal        {api}/portal   (customers sign in with their wallet)")
             if seeded.secret_key:
                 lines.append(f"  demo API key  {seeded.secret_key}   (shown once: keep it)")
             else:

@@ -13,7 +13,7 @@ from cyphera.portal.schemas import (
     BillingPortalSessionCreate,
     PortalConfiguration,
     PortalConfigurationUpdate,
-    SubscriptionCancel,
+    PortalCancelSettings,
 )
 
 router = APIRouter(tags=["Customer portal"])
@@ -54,7 +54,7 @@ async def create_billing_portal_session(
 async def get_portal_configuration(auth: AuthDep, session: SessionDep) -> PortalConfiguration:
     workspace = await session.get_one(Workspace, auth.scope.workspace_id)
     return PortalConfiguration(
-        subscription_cancel=SubscriptionCancel(mode=workspace.portal_cancel_mode)
+        subscription_cancel=PortalCancelSettings(mode=workspace.portal_cancel_mode)
     )
 
 
@@ -69,5 +69,5 @@ async def update_portal_configuration(
     workspace = await session.get_one(Workspace, auth.scope.workspace_id, with_for_update=True)
     workspace.portal_cancel_mode = body.subscription_cancel.mode
     return PortalConfiguration(
-        subscription_cancel=SubscriptionCancel(mode=workspace.portal_cancel_mode)
+        subscription_cancel=PortalCancelSettings(mode=workspace.portal_cancel_mode)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 from cyphera.kit.clock import to_unix
 from cyphera.kit.schema import RequestModel
@@ -41,6 +42,24 @@ class BillingPortalSessionCreate(RequestModel):
 class BillingPortalSession(BaseModel):
     """A short-lived link to the customer portal for one customer."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "bps_3Xq7tYpWm2LkRz8NvB4cHd1F",
+                    "object": "billing_portal.session",
+                    "customer": "cus_NffrFeUfNV2Hib4mQ8kPz3Rs",
+                    "url": "https://pay.example.com/portal/sessions/bps_3Xq7tYpWm2LkRz8NvB4cHd1F"
+                    "?key=p3cZ7mJq0dQx5r9TgW2yLkV8sN4aE6bHfU1oI3nRtYw",
+                    "return_url": "https://shop.example.com/account",
+                    "created": 1767225600,
+                    "expires_at": 1767226500,
+                    "livemode": False,
+                }
+            ]
+        }
+    )
+
     id: str
     object: Literal["billing_portal.session"] = "billing_portal.session"
     customer: str
@@ -66,7 +85,7 @@ class BillingPortalSession(BaseModel):
         )
 
 
-class SubscriptionCancel(BaseModel):
+class PortalCancelSettings(BaseModel):
     mode: PortalCancelMode = Field(
         description="`at_period_end`: customers cancel at the end of the paid period (default). "
         "`immediately`: they may also cancel at once. Revoking the permission on chain always "
@@ -74,10 +93,21 @@ class SubscriptionCancel(BaseModel):
     )
 
 
+_CONFIGURATION_EXAMPLE: JsonDict = {"subscription_cancel": {"mode": "at_period_end"}}
+
+
 class PortalConfiguration(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"object": "billing_portal.configuration", **_CONFIGURATION_EXAMPLE}]
+        }
+    )
+
     object: Literal["billing_portal.configuration"] = "billing_portal.configuration"
-    subscription_cancel: SubscriptionCancel
+    subscription_cancel: PortalCancelSettings
 
 
 class PortalConfigurationUpdate(RequestModel):
-    subscription_cancel: SubscriptionCancel
+    model_config = ConfigDict(json_schema_extra={"examples": [_CONFIGURATION_EXAMPLE]})
+
+    subscription_cancel: PortalCancelSettings
