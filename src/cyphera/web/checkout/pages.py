@@ -23,6 +23,7 @@ from cyphera.payment.dependencies import RegistryDep
 from cyphera.web.checkout import access
 from cyphera.web.checkout.session_api import PATH, progress_of
 from cyphera.web.checkout.view import (
+    first_charge_in_words,
     networks_offered,
     price_in_words,
     terms_in_words,
@@ -76,6 +77,9 @@ async def checkout_page(
         return pages.render("checkout/expired.html", context, status_code=410)
     terms = terms_of(checkout)
     networks = networks_offered(checkout, registry)
+    context["first_charge"] = first_charge_in_words(
+        await service.first_charge(session, checkout, clock)
+    )
     base = f"{PATH.format(checkout_id=checkout.id)}"
     return pages.render(
         "checkout/open.html",
