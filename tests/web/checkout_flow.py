@@ -87,7 +87,9 @@ async def capture(page: Page, screenshots: Path, name: str) -> None:
     before = page.viewport_size
     for width, viewport in WIDTHS.items():
         await page.set_viewport_size(viewport)  # type: ignore[arg-type]
-        await page.screenshot(path=str(screenshots / f"checkout-{name}-{width}.png"), full_page=True)
+        await page.screenshot(
+            path=str(screenshots / f"checkout-{name}-{width}.png"), full_page=True
+        )
         await assert_accessible(page)
     if before is not None:
         await page.set_viewport_size(before)

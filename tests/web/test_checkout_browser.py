@@ -74,7 +74,8 @@ async def test_a_customer_subscribes_from_the_hosted_page_and_is_charged_on_chai
         "() => performance.measure('signed-to-confirmed', 'cyphera:granted', "
         "'cyphera:confirmed').duration"
     )
-    print(f"\nsignature returned → first charge confirmed shown: {signed_to_confirmed:.0f} ms")
+    # A figure to read with -s, not an assertion: no timed assertions.
+    print(f"\nsignature → first charge confirmed shown: {signed_to_confirmed:.0f} ms")  # noqa: T201
     assert wallet.calls.index("wallet_requestExecutionPermissions") < wallet.calls.index(
         "eth_signTypedData_v4"
     )
@@ -108,7 +109,9 @@ async def test_the_done_state_is_shown_and_accessible_before_the_redirect(
     await page.goto(session["page"])
     await page.get_by_role("button", name="Connect Test Wallet").click()
     await page.get_by_role("button", name="Approve in wallet").click()
-    await expect(page.locator("[data-step=done] h1")).to_have_text("You are subscribed")
+    done = page.locator("[data-step=done] h1")
+    await expect(done).to_be_visible(timeout=30_000)
+    await expect(done).to_have_text("You are subscribed")
     await expect(page.locator("[data-progress=redirect]")).to_be_hidden()
     await capture(page, screenshots, "done")
     assert chain.token_balance("USDC", merchant) == PRICE_UNITS

@@ -21,6 +21,9 @@ from web3 import Web3
 
 from cyphera.chain.devnet import Devnet
 from cyphera.chain.devnet.helpers import fee_fields
+from tests.e2e.test_erc7715_checkout import (
+    metamask_grant,
+)  # MetaMask's grant, as the API tests build it
 
 REJECTED = "USER_REJECTED"
 FORWARDED = frozenset(
@@ -180,9 +183,6 @@ class FakeWallet:
         if not self.erc7715:
             raise WalletError(METHOD_NOT_FOUND, "wallet_requestExecutionPermissions")
         assert self.devnet is not None, "erc7715=True needs devnet="
-        # The grant builder MetaMask's answer is checked against in the API tests.
-        from tests.e2e.test_erc7715_checkout import metamask_grant  # noqa: PLC0415
-
         if self.devnet.w3.eth.get_code(self.account.address) in (b"", b"\x00"):
             self.devnet.upgrade_to_7702(self.account, sponsor=self.account)
         grants = [metamask_grant(self.devnet, self.account, request) for request in params]
