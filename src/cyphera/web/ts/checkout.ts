@@ -245,8 +245,8 @@ class Checkout {
     }
     if (await onChain()) return true;
     this.el("[data-message=network]").textContent =
-      `Your wallet is not on ${network.name} (chain id ${network.chain_id}). Switch your wallet to ` +
-      `${network.name} (chain id ${network.chain_id}), or add that network to it, then try again.`;
+      `Your wallet is on another network. Switch your wallet to ${network.name} ` +
+      `(chain id ${network.chain_id}), adding that network to it if it is missing, then try again.`;
     this.show("wrong-network");
     return false;
   }
