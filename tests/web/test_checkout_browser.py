@@ -196,3 +196,18 @@ async def test_an_expired_checkout_says_so_in_the_browser(
     await expect(page.locator("h1")).to_have_text("This checkout has expired")
     await capture(page, screenshots, "expired")
     await context.close()
+
+
+async def test_without_a_wallet_the_page_says_how_to_get_one(
+    platform: Platform, workspace: WorkspaceKeys, browser: Browser, screenshots: Path
+) -> None:
+    merchant = platform.chain.new_account(ether=0).address
+    session = await checkout_session(platform, workspace, merchant)
+    context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
+    page = await context.new_page()
+    await page.goto(session["page"])
+    heading = page.locator("[data-step=no-wallet] h1")
+    await expect(heading).to_be_visible()
+    await expect(heading).to_have_text("No wallet found")
+    await capture(page, screenshots, "no-wallet")
+    await context.close()
