@@ -27,11 +27,12 @@ check-browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Chromium is needed for the browser tests: run 'sudo apt-get install -y chromium' and retry."; exit 1; fi; }
 
-lint: setup ## ruff (format + lint), mypy strict, import contracts
+lint: setup ## ruff (format + lint), mypy strict, import contracts, tsc strict (the pages' script)
 	$(RUN) ruff format --check src tests migrations scripts
 	$(RUN) ruff check src tests migrations scripts
 	$(RUN) mypy
 	$(RUN) lint-imports
+	node_modules/.bin/tsc -p tsconfig.json
 
 fmt: setup ## format and autofix
 	$(RUN) ruff format src tests migrations scripts

@@ -3,68 +3,29 @@
 The merchant makes a session with the API; the customer opens its URL (no key), reads the terms
 in words, connects the test wallet (`tests.web.wallet`), signs, sees the first charge confirmed
 and lands on success_url, and the transfer is on chain. A rejection in the wallet shows its state
-and creates nothing.
+and creates nothing. Every state is captured at both widths and checked with axe
+(`tests.web.checkout_flow.capture`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-from playwright.async_api import Browser, BrowserContext, Page, expect
-from sqlalchemy import func, select
+from playwright.async_api import Browser, expect
 
-from cyphera.models import Customer, Permission, Subscription
 from tests.fixtures.api import WorkspaceKeys
-from tests.fixtures.platform import PRICE_UNITS, Platform, customer_account, monthly_price
-from tests.web.wallet import INIT_SCRIPT, FakeWallet
-
-SUCCESS_URL = "https://shop.example.com/welcome"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-async def _session(platform: Platform, workspace: WorkspaceKeys, merchant: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=platform.api_url, headers=workspace.headers) as api:
-        price = await monthly_price(api)
-        payout = await api.post("/v1/payout_addresses/local", json={"address": merchant})
-        assert payout.status_code == 200, payout.text
-        created = await api.post(
-            "/v1/checkout/sessions",
-            json={"price": price, "networks": ["local"], "success_url": SUCCESS_URL},
-        )
-        assert created.status_code == 200, created.text
-        session = dict(created.json())
-        # The URL is made with the deployment's public URL; this API listens on its own port.
-        url = urlsplit(session["url"])
-        session["page"] = f"{platform.api_url}{url.path}?{url.query}"
-        return session
-
-
-async def _context(
-    browser: Browser, wallet: FakeWallet, viewport: dict[str, int]
-) -> BrowserContext:
-    context = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
-    await context.expose_binding("__wallet", wallet)
-    await context.add_init_script(INIT_SCRIPT)
-    # success_url is another site: answer it here, as the merchant's page would.
-    await context.route(
-        SUCCESS_URL,
-        lambda route: route.fulfill(status=200, body="<h1>Welcome</h1>", content_type="text/html"),
-    )
-    return context
-
-
-async def _shot(page: Page, screenshots: Path, name: str) -> None:
-    await page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
-
-
-async def _nothing_created(platform: Platform) -> None:
-    async with platform.sessionmaker() as db:
-        for model in (Customer, Permission, Subscription):
-            assert await db.scalar(select(func.count()).select_from(model)) == 0
+from tests.fixtures.platform import PRICE_UNITS, Platform, customer_account
+from tests.web.checkout_flow import (
+    PHONE,
+    SUCCESS_URL,
+    capture,
+    checkout_session,
+    nothing_created,
+    wallet_context,
+)
+from tests.web.wallet import FakeWallet
 
 
 async def test_a_customer_subscribes_from_the_hosted_page_and_is_charged_on_chain(
@@ -73,9 +34,9 @@ async def test_a_customer_subscribes_from_the_hosted_page_and_is_charged_on_chai
     chain = platform.chain
     merchant = chain.new_account(ether=0).address
     customer = customer_account(chain)
-    session = await _session(platform, workspace, merchant)
-    wallet = FakeWallet(customer)
-    context = await _context(browser, wallet, DESKTOP)
+    session = await checkout_session(platform, workspace, merchant)
+    wallet = FakeWallet(customer, rpc_url=chain.rpc_url)
+    context = await wallet_context(browser, wallet)
     page = await context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -87,7 +48,7 @@ async def test_a_customer_subscribes_from_the_hosted_page_and_is_charged_on_chai
     assert "script-src 'self'" in (await response.all_headers())["content-security-policy"]
     await expect(page.locator(".product")).to_have_text("Pro plan")
     await expect(page.locator(".amount")).to_have_text("$19.99 per month")
-    await _shot(page, screenshots, "checkout-open-desktop")
+    await capture(page, screenshots, "open")
 
     # When the customer connects: the wallet is switched to the session's chain and the terms,
     # decoded from the delegation the server fixed, are shown in words before any signature
@@ -97,20 +58,31 @@ async def test_a_customer_subscribes_from_the_hosted_page_and_is_charged_on_chai
     await expect(sentence).to_contain_text("up to 19.99 USDC every 28 days, only to ")
     await expect(sentence).to_contain_text(f"only to {merchant}, until ")
     await expect(sentence).to_contain_text("revocable at any time")
+    await expect(page.locator("[data-term=first_charge]")).to_have_text("19.99 USDC is charged now")
+    await expect(page.locator("[data-notice=funds]")).to_be_hidden()
     assert wallet.chain_id == platform.registry.get("local").chain_id
     assert "eth_signTypedData_v4" not in wallet.calls
-    await _shot(page, screenshots, "checkout-review-desktop")
+    assert {"eth_getCode", "eth_call"} <= set(wallet.calls)
+    await capture(page, screenshots, "review")
 
-    # And approves: signed, charged, confirmed, then sent to success_url
+    # And approves: the wallet has no ERC-7715, so it signs; charged, confirmed, then success_url
     await page.get_by_role("button", name="Approve in wallet").click()
     done = page.locator("[data-step=done] h1")
     await expect(done).to_be_visible(timeout=30_000)
     await expect(done).to_have_text("You are subscribed")
+    signed_to_confirmed = await page.evaluate(
+        "() => performance.measure('signed-to-confirmed', 'cyphera:granted', "
+        "'cyphera:confirmed').duration"
+    )
+    # A figure to read with -s, not an assertion: no timed assertions.
+    print(f"\nsignature → first charge confirmed shown: {signed_to_confirmed:.0f} ms")  # noqa: T201
+    assert wallet.calls.index("wallet_requestExecutionPermissions") < wallet.calls.index(
+        "eth_signTypedData_v4"
+    )
     tx_hash = await page.locator("[data-progress=tx-done]").text_content()
     assert tx_hash is not None
     assert tx_hash.startswith("0x")
     assert len(tx_hash) == 66
-    await _shot(page, screenshots, "checkout-done-desktop")
     await page.wait_for_url(SUCCESS_URL)
 
     # Then the transfer happened on chain, and the page now says the checkout is complete
@@ -119,8 +91,30 @@ async def test_a_customer_subscribes_from_the_hosted_page_and_is_charged_on_chai
     await again.goto(session["page"])
     await expect(again.locator("h1")).to_have_text("This checkout is complete")
     await expect(again.locator(".tx")).to_contain_text(tx_hash)
-    await _shot(again, screenshots, "checkout-complete-desktop")
+    await capture(again, screenshots, "complete")
     assert errors == []
+    await context.close()
+
+
+async def test_the_done_state_is_shown_and_accessible_before_the_redirect(
+    platform: Platform, workspace: WorkspaceKeys, browser: Browser, screenshots: Path
+) -> None:
+    # Without success_url the page stays on "done", so it can be captured and checked.
+    chain = platform.chain
+    merchant = chain.new_account(ether=0).address
+    session = await checkout_session(platform, workspace, merchant, success_url=None)
+    wallet = FakeWallet(customer_account(chain), rpc_url=chain.rpc_url)
+    context = await wallet_context(browser, wallet)
+    page = await context.new_page()
+    await page.goto(session["page"])
+    await page.get_by_role("button", name="Connect Test Wallet").click()
+    await page.get_by_role("button", name="Approve in wallet").click()
+    done = page.locator("[data-step=done] h1")
+    await expect(done).to_be_visible(timeout=30_000)
+    await expect(done).to_have_text("You are subscribed")
+    await expect(page.locator("[data-progress=redirect]")).to_be_hidden()
+    await capture(page, screenshots, "done")
+    assert chain.token_balance("USDC", merchant) == PRICE_UNITS
     await context.close()
 
 
@@ -130,23 +124,22 @@ async def test_rejecting_in_the_wallet_shows_it_and_creates_nothing(
     chain = platform.chain
     merchant = chain.new_account(ether=0).address
     customer = customer_account(chain)
-    session = await _session(platform, workspace, merchant)
-    wallet = FakeWallet(customer, reject={"eth_signTypedData_v4"})
-    context = await _context(browser, wallet, PHONE)
+    session = await checkout_session(platform, workspace, merchant)
+    wallet = FakeWallet(customer, reject={"eth_signTypedData_v4"}, rpc_url=chain.rpc_url)
+    context = await wallet_context(browser, wallet, PHONE)
     page = await context.new_page()
     await page.goto(session["page"])
-    await _shot(page, screenshots, "checkout-open-phone")
 
     await page.get_by_role("button", name="Connect Test Wallet").click()
     await expect(page.locator("[data-term=sentence]")).to_contain_text("up to 19.99 USDC")
-    await _shot(page, screenshots, "checkout-review-phone")
     await page.get_by_role("button", name="Approve in wallet").click()
 
     rejected = page.locator("[data-step=rejected] h1")
     await expect(rejected).to_be_visible()
     await expect(rejected).to_have_text("Nothing was signed")
-    await _shot(page, screenshots, "checkout-rejected-phone")
-    await _nothing_created(platform)
+    await expect(rejected).to_be_focused()
+    await capture(page, screenshots, "rejected")
+    await nothing_created(platform)
     assert chain.token_balance("USDC", merchant) == 0
     await context.close()
 
@@ -155,8 +148,8 @@ async def test_a_wrong_secret_is_not_found_for_the_page_and_its_endpoints(
     platform: Platform, workspace: WorkspaceKeys, browser: Browser, screenshots: Path
 ) -> None:
     merchant = platform.chain.new_account(ether=0).address
-    session = await _session(platform, workspace, merchant)
-    other = await _session(platform, workspace, merchant)
+    session = await checkout_session(platform, workspace, merchant)
+    other = await checkout_session(platform, workspace, merchant)
     wrong = session["page"].replace(session["client_secret"], other["client_secret"])
     base = f"{platform.api_url}/pay/{session['id']}"
     async with httpx.AsyncClient() as http:
@@ -185,5 +178,36 @@ async def test_a_wrong_secret_is_not_found_for_the_page_and_its_endpoints(
     context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
     page = await context.new_page()
     await page.goto(wrong)
-    await _shot(page, screenshots, "checkout-not-found-phone")
+    await capture(page, screenshots, "not-found")
+    await context.close()
+
+
+async def test_an_expired_checkout_says_so_in_the_browser(
+    platform: Platform, workspace: WorkspaceKeys, browser: Browser, screenshots: Path
+) -> None:
+    merchant = platform.chain.new_account(ether=0).address
+    session = await checkout_session(platform, workspace, merchant)
+    platform.clock.advance(timedelta(hours=25))
+    context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
+    page = await context.new_page()
+    response = await page.goto(session["page"])
+    assert response is not None
+    assert response.status == 410
+    await expect(page.locator("h1")).to_have_text("This checkout has expired")
+    await capture(page, screenshots, "expired")
+    await context.close()
+
+
+async def test_without_a_wallet_the_page_says_how_to_get_one(
+    platform: Platform, workspace: WorkspaceKeys, browser: Browser, screenshots: Path
+) -> None:
+    merchant = platform.chain.new_account(ether=0).address
+    session = await checkout_session(platform, workspace, merchant)
+    context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
+    page = await context.new_page()
+    await page.goto(session["page"])
+    heading = page.locator("[data-step=no-wallet] h1")
+    await expect(heading).to_be_visible()
+    await expect(heading).to_have_text("No wallet found")
+    await capture(page, screenshots, "no-wallet")
     await context.close()

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tests.fixtures.api import WorkspaceKeys
-from tests.fixtures.platform import Platform, customer_account, monthly_price
+from tests.fixtures.platform import PRICE_UNITS, Platform, customer_account, monthly_price
 
 _SCRIPT = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
 
@@ -77,3 +77,50 @@ async def test_an_expired_session_says_so_and_can_no_longer_be_prepared(
     assert "Nothing was signed or charged" in page.text
     assert 400 <= prepared.status_code < 500, prepared.text
     assert prepared.json()["error"]["code"] == "checkout_session_not_open"
+
+
+async def test_a_coupon_is_shown_and_prepare_answers_the_discounted_first_charge(
+    platform: Platform, workspace: WorkspaceKeys
+) -> None:
+    async with httpx.AsyncClient(base_url=platform.api_url, headers=workspace.headers) as api:
+        price = await monthly_price(api)
+        coupon = await api.post(
+            "/v1/coupons", json={"percent_off": 25, "duration": "forever", "name": "Launch"}
+        )
+        assert coupon.status_code == 200, coupon.text
+        await api.post(
+            "/v1/payout_addresses/local",
+            json={"address": platform.chain.new_account(ether=0).address},
+        )
+        created = await api.post(
+            "/v1/checkout/sessions", json={"price": price, "coupon": coupon.json()["id"]}
+        )
+        assert created.status_code == 200, created.text
+        session = created.json()
+    url = urlsplit(session["url"])
+    customer = customer_account(platform.chain)
+    async with httpx.AsyncClient(base_url=platform.api_url) as browser:
+        page = await browser.get(f"{url.path}?{url.query}")
+        prepared = await browser.post(
+            f"{url.path}/prepare",
+            json={"customer_address": customer.address, "network": "local", "token": "USDC"},
+            headers={"Cyphera-Checkout-Key": session["client_secret"]},
+        )
+
+    # 25% off $19.99 is $4.99 (rounded down, as invoices round it): $15.00 now
+    assert "Discount: Launch (25% off); first charge $15.00." in page.text
+    assert prepared.status_code == 200, prepared.text
+    answer = prepared.json()
+    assert answer["first_charge"] == {
+        "amount": "15000000",
+        "display": "15.00 USDC",
+        "is_due_now": True,
+        "date": platform.clock.now().strftime("%Y-%m-%d"),
+        "sentence": "15.00 USDC is charged now",
+        "discount": "Launch (25% off)",
+    }
+    token = platform.registry.get("local").tokens["USDC"]
+    assert answer["token"] == {"symbol": "USDC", "address": token.address, "decimals": 6}
+    # The same ERC-7715 request the REST API answers: for the full, undiscounted period amount
+    assert answer["erc7715"]["permission"]["type"] == "erc20-token-periodic"
+    assert int(answer["erc7715"]["permission"]["data"]["periodAmount"], 16) == PRICE_UNITS

@@ -17,9 +17,14 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from playwright.async_api import BrowserContext
 from web3 import Web3
 
+from cyphera.chain.devnet import Devnet
 from cyphera.chain.devnet.helpers import fee_fields
+from tests.e2e.test_erc7715_checkout import (
+    metamask_grant,
+)  # MetaMask's grant, as the API tests build it
 
 REJECTED = "USER_REJECTED"
 FORWARDED = frozenset(
@@ -67,8 +72,37 @@ INIT_SCRIPT = """
 """.replace("REJECTED_MARK", REJECTED)
 
 
+# Errors with an EIP-1193/JSON-RPC code other than 4001 (4902 unknown chain, -32601 method not
+# found): the binding raises `WalletError`, and this script (added after INIT_SCRIPT) turns its
+# message into ``{code, message}`` as a real provider rejects.
+CODED_ERRORS_SCRIPT = """
+(() => {
+  const provider = window.ethereum;
+  const forward = provider.request.bind(provider);
+  provider.request = async (args) => {
+    try {
+      return await forward(args);
+    } catch (e) {
+      const found = /WALLET_ERROR_CODE\\((-?[0-9]+)\\)/.exec(String((e && e.message) || ""));
+      if (found) throw { code: Number(found[1]), message: e.message };
+      throw e;
+    }
+  };
+})();
+"""
+METHOD_NOT_FOUND = -32601
+
+
 class WalletRejected(Exception):
     """The customer pressed "Reject" in the wallet."""
+
+
+class WalletError(Exception):
+    """The wallet refused a request with an EIP-1193/JSON-RPC error `code`."""
+
+    def __init__(self, code: int, message: str = "") -> None:
+        super().__init__(f"WALLET_ERROR_CODE({code}) {message}".strip())
+        self.code = code
 
 
 @dataclass
@@ -79,11 +113,28 @@ class FakeWallet:
     calls: list[str] = field(default_factory=list)
     rpc_url: str | None = None
     sent: list[str] = field(default_factory=list)
+    # Opt-in ERC-7715 (MetaMask Advanced Permissions) on `devnet`; without it the wallet answers
+    # wallet_requestExecutionPermissions with "method not found", as wallets without it do.
+    erc7715: bool = False
+    devnet: Devnet | None = None
+    # method -> an error code the wallet answers it with (e.g. 4902 for an unknown chain).
+    errors: dict[str, int] = field(default_factory=dict)
+    granted: list[dict[str, Any]] = field(default_factory=list)
+
+    async def install(self, context: BrowserContext) -> None:
+        """Inject this wallet into every page of `context` (provider, EIP-6963, coded errors)."""
+        await context.expose_binding("__wallet", self)
+        await context.add_init_script(INIT_SCRIPT)
+        await context.add_init_script(CODED_ERRORS_SCRIPT)
 
     def __call__(self, source: Any, method: str, params: list[Any]) -> Any:
         self.calls.append(method)
         if method in self.reject:
             raise WalletRejected(REJECTED)
+        if method in self.errors:
+            raise WalletError(self.errors[method], f"the test wallet refuses {method}")
+        if method == "wallet_requestExecutionPermissions":
+            return self._request_execution_permissions(params)
         if method in ("eth_requestAccounts", "eth_accounts"):
             return [self.account.address]
         if method == "eth_chainId":
@@ -131,3 +182,15 @@ class FakeWallet:
         )
         self.sent.append(tx_hash)
         return tx_hash
+
+    def _request_execution_permissions(self, params: list[Any]) -> list[dict[str, Any]]:
+        """Grant each request as MetaMask does: upgrade a plain account to its smart account
+        (EIP-7702) first, then sign the `erc20-token-periodic` delegation it builds."""
+        if not self.erc7715:
+            raise WalletError(METHOD_NOT_FOUND, "wallet_requestExecutionPermissions")
+        assert self.devnet is not None, "erc7715=True needs devnet="
+        if self.devnet.w3.eth.get_code(self.account.address) in (b"", b"\x00"):
+            self.devnet.upgrade_to_7702(self.account, sponsor=self.account)
+        grants = [metamask_grant(self.devnet, self.account, request) for request in params]
+        self.granted.extend(grants)
+        return grants

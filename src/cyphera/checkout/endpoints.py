@@ -17,12 +17,10 @@ from cyphera.checkout.schemas import (
     PermissionRequest,
     PermissionTerms,
 )
-from cyphera.checkout.terms import signing_request, terms_of
+from cyphera.checkout.terms import erc7715_request, signing_request, terms_of
 from cyphera.db.engine import transaction
-from cyphera.delegation.erc7715 import build_periodic_permission_request
 from cyphera.kit.clock import to_unix
 from cyphera.kit.hosted import hosted_secret
-from cyphera.kit.money import format_cents
 from cyphera.models import CheckoutSession as CheckoutSessionModel
 from cyphera.payment.dependencies import GatewayDep, RegistryDep, SessionmakerDep
 
@@ -36,19 +34,7 @@ def _permission_request(checkout: CheckoutSessionModel) -> PermissionRequest | N
         return None
     return PermissionRequest(
         eip712=signing_request(terms),
-        erc7715=build_periodic_permission_request(
-            chain_id=terms.chain_id,
-            redeemer=terms.delegate,
-            token=terms.token_address,
-            period_amount=terms.period_amount,
-            period_duration=terms.period_seconds,
-            start_time=to_unix(terms.start_at),
-            expiry=to_unix(terms.permission_expires_at),
-            payee=terms.payee,
-            justification=f"Subscription payments of {format_cents(checkout.amount_cents)} per "
-            "billing period",
-            from_address=terms.customer_address,
-        ),
+        erc7715=erc7715_request(checkout, terms),
         terms=PermissionTerms(
             token=terms.token_symbol,
             token_address=terms.token_address,

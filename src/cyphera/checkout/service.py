@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,11 +33,14 @@ from cyphera.kit.ids import new_id
 from cyphera.kit.periods import Interval
 from cyphera.models import (
     CheckoutSession,
+    Coupon,
+    Discount,
     Invoice,
     Payment,
     Price,
     Product,
     Subscription,
+    TestClock,
     Workspace,
 )
 from cyphera.models.checkout_session import CheckoutSessionStatus
@@ -46,6 +49,7 @@ from cyphera.models.payment import PaymentStatus
 from cyphera.models.price import PriceType
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.payment.gateway import ChargeGateway
+from cyphera.subscription.invoice_lines import coupon_label
 from cyphera.testclock import clock as test_clocks
 from cyphera.testclock import errors as test_clock_errors
 
@@ -315,4 +319,50 @@ async def progress(session: AsyncSession, checkout: CheckoutSession) -> Progress
         payment_status=None if payment is None else payment.status,
         tx_hash=None if payment is None else payment.tx_hash,
         failure_code=None if payment is None else payment.failure_code,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FirstCharge:
+    """The session's first charge, as completing it now would bill it (display only).
+
+    `is_due_now` is false while a trial runs: the first charge is at the trial's end, `at`.
+    `amount_cents` is after the session's coupon, `discount` that coupon's label.
+    """
+
+    amount_cents: int
+    is_due_now: bool
+    at: datetime
+    trial_days: int | None
+    discount: str | None
+
+
+async def first_charge(
+    session: AsyncSession, checkout: CheckoutSession, clock: Clock
+) -> FirstCharge:
+    """What the customer pays first and when, by the rules billing applies at completion
+    (`cyphera.subscription.lifecycle`'s trial, `coupons.application`'s discount)."""
+    if checkout.test_clock_id is not None:
+        test_clock = await session.get_one(TestClock, checkout.test_clock_id)
+        clock = FrozenClock(test_clock.frozen_time)
+    now = clock.now().replace(microsecond=0)
+    price = await session.get_one(Price, checkout.price_id)
+    subtotal = price.unit_amount * checkout.quantity
+    trial_days = price.trial_period_days or None
+    at = now + timedelta(days=trial_days) if trial_days else now
+    coupon = (
+        None if checkout.coupon_id is None else await session.get_one(Coupon, checkout.coupon_id)
+    )
+    off = 0
+    if coupon is not None:
+        # The discount completion would attach now, applied to the first paid period's invoice.
+        discount = Discount(start=now, end=coupons.discount_end(coupon, now))
+        applied = coupons.application(discount, coupon, subtotal=subtotal, period_start=at)
+        off = applied.amount if applied.applies else 0
+    return FirstCharge(
+        amount_cents=subtotal - off,
+        is_due_now=trial_days is None,
+        at=at,
+        trial_days=trial_days,
+        discount=None if coupon is None else coupon_label(coupon),
     )

@@ -23,6 +23,9 @@ from cyphera.chain.models import Network, Token
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.checkout import errors
 from cyphera.delegation import Caveat, Delegation, typed_data
+from cyphera.delegation.erc7715 import build_periodic_permission_request
+from cyphera.kit.clock import to_unix
+from cyphera.kit.money import format_cents
 from cyphera.models import CheckoutSession, PayoutAddress, Price
 from cyphera.models.mixins import Mode
 from cyphera.payment.gateway import ChargeGateway
@@ -115,6 +118,24 @@ def signing_request(terms: Terms) -> dict[str, Any]:
         delegation_of(terms),
         chain_id=terms.chain_id,
         delegation_manager=terms.delegation_manager,
+    )
+
+
+def erc7715_request(checkout: CheckoutSession, terms: Terms) -> dict[str, Any]:
+    """The same terms as one ERC-7715 `erc20-token-periodic` request (an item of
+    ``wallet_requestExecutionPermissions`` params), for wallets with Advanced Permissions."""
+    return build_periodic_permission_request(
+        chain_id=terms.chain_id,
+        redeemer=terms.delegate,
+        token=terms.token_address,
+        period_amount=terms.period_amount,
+        period_duration=terms.period_seconds,
+        start_time=to_unix(terms.start_at),
+        expiry=to_unix(terms.permission_expires_at),
+        payee=terms.payee,
+        justification=f"Subscription payments of {format_cents(checkout.amount_cents)} per "
+        "billing period",
+        from_address=terms.customer_address,
     )
 
 

@@ -246,6 +246,13 @@ async def current_discount(
     return None if row is None else (row[0], row[1])
 
 
+def discount_end(coupon: Coupon, start: datetime) -> datetime | None:
+    """When a discount of `coupon` starting at `start` ends: a `repeating` one after its months."""
+    if coupon.duration is CouponDuration.REPEATING and coupon.duration_in_months:
+        return add_months(start, coupon.duration_in_months)
+    return None
+
+
 async def attach(
     session: AsyncSession, *, subscription: Subscription, coupon: Coupon, at: datetime
 ) -> Discount:
@@ -260,11 +267,7 @@ async def attach(
         subscription_id=subscription.id,
         customer_id=subscription.customer_id,
         start=at,
-        end=(
-            add_months(at, coupon.duration_in_months)
-            if coupon.duration is CouponDuration.REPEATING and coupon.duration_in_months
-            else None
-        ),
+        end=discount_end(coupon, at),
     )
     session.add(discount)
     await session.flush()

@@ -17,12 +17,13 @@ from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.checkout import service
 from cyphera.checkout.errors import CheckoutSessionNotFound
 from cyphera.checkout.terms import terms_of
-from cyphera.models.checkout_session import CheckoutSessionStatus
+from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
 from cyphera.models.mixins import Mode
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.web.checkout import access
 from cyphera.web.checkout.session_api import PATH, progress_of
 from cyphera.web.checkout.view import (
+    first_charge_in_words,
     networks_offered,
     price_in_words,
     terms_in_words,
@@ -76,6 +77,12 @@ async def checkout_page(
         return pages.render("checkout/expired.html", context, status_code=410)
     terms = terms_of(checkout)
     networks = networks_offered(checkout, registry)
+    # A price change's session charges by its own rules (prorations), not a new first charge.
+    context["first_charge"] = (
+        first_charge_in_words(await service.first_charge(session, checkout, clock))
+        if checkout.purpose is CheckoutSessionPurpose.SUBSCRIPTION
+        else None
+    )
     base = f"{PATH.format(checkout_id=checkout.id)}"
     return pages.render(
         "checkout/open.html",

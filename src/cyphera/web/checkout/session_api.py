@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.auth.account_dependencies import SignatureCheckerDep
@@ -20,12 +20,12 @@ from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.checkout import completion, service
 from cyphera.checkout.schemas import CheckoutSessionComplete, CheckoutSessionPrepare
-from cyphera.checkout.terms import prepared_terms, signing_request
+from cyphera.checkout.terms import erc7715_request, prepared_terms, signing_request, token_of
 from cyphera.db.engine import transaction
 from cyphera.models import CheckoutSession
 from cyphera.payment.dependencies import GatewayDep, RegistryDep, SessionmakerDep
 from cyphera.web.checkout import access
-from cyphera.web.checkout.view import terms_in_words
+from cyphera.web.checkout.view import first_charge_in_words, terms_in_words
 
 router = APIRouter(include_in_schema=False)
 PATH = "/pay/{checkout_id}"
@@ -42,10 +42,29 @@ class Progress(BaseModel):
     success_url: str | None
 
 
+class PreparedToken(BaseModel):
+    symbol: str
+    address: str
+    decimals: int
+
+
+class PreparedFirstCharge(BaseModel):
+    amount: str = Field(description="Token base units, decimal string.")
+    display: str
+    is_due_now: bool
+    date: str
+    sentence: str
+    discount: str | None
+
+
 class Prepared(BaseModel):
     chain_id: int
+    network_name: str
     customer_address: str
     eip712: dict[str, Any]
+    erc7715: dict[str, Any]
+    token: PreparedToken
+    first_charge: PreparedFirstCharge
     terms: dict[str, str]
 
 
@@ -111,10 +130,23 @@ async def prepare(
     )
     terms = prepared_terms(checkout)
     words = terms_in_words(terms, registry)
+    token = token_of(registry.get(terms.network), terms.token_symbol)
+    charge = first_charge_in_words(await service.first_charge(session, checkout, clock), token)
     return Prepared(
         chain_id=terms.chain_id,
+        network_name=words.network,
         customer_address=terms.customer_address,
         eip712=signing_request(terms),
+        erc7715=erc7715_request(checkout, terms),
+        token=PreparedToken(symbol=token.symbol, address=token.address, decimals=token.decimals),
+        first_charge=PreparedFirstCharge(
+            amount=charge.amount,
+            display=charge.display,
+            is_due_now=charge.is_due_now,
+            date=charge.date,
+            sentence=charge.sentence,
+            discount=charge.discount,
+        ),
         terms={
             "sentence": words.sentence,
             "amount": words.amount,

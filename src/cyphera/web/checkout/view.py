@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from cyphera.chain.models import Token
 from cyphera.chain.networks import NetworkRegistry
-from cyphera.checkout.service import Overview
+from cyphera.checkout.service import FirstCharge, Overview
 from cyphera.checkout.terms import Terms, delegation_of
 from cyphera.delegation import read_periodic
-from cyphera.kit.money import format_cents, format_token_units
+from cyphera.kit.money import Cents, cents_to_token_units, format_cents, format_token_units
 from cyphera.kit.periods import Interval
 from cyphera.models import CheckoutSession
 
@@ -101,3 +102,36 @@ def networks_offered(
             }
         )
     return offered
+
+
+@dataclass(frozen=True, slots=True)
+class FirstChargeInWords:
+    amount: str  # token base units, decimal string ("" before a token is chosen)
+    display: str
+    is_due_now: bool
+    date: str
+    sentence: str
+    discount: str | None
+
+
+def first_charge_in_words(charge: FirstCharge, token: Token | None = None) -> FirstChargeInWords:
+    """The first charge in the token chosen, or in dollars before one is."""
+    if token is None:
+        amount, display = "", format_cents(charge.amount_cents)
+    else:
+        units = cents_to_token_units(Cents(charge.amount_cents), token_decimals=token.decimals)
+        amount = str(units)
+        display = format_token_units(units, decimals=token.decimals, symbol=token.symbol)
+    date = _date(int(charge.at.timestamp()))
+    if charge.is_due_now:
+        sentence = f"{display} is charged now"
+    else:
+        sentence = f"Free for {charge.trial_days} days, then {display} on {date}"
+    return FirstChargeInWords(
+        amount=amount,
+        display=display,
+        is_due_now=charge.is_due_now,
+        date=date,
+        sentence=sentence,
+        discount=charge.discount,
+    )
