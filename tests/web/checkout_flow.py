@@ -81,14 +81,14 @@ async def wallet_context(
     return context
 
 
-async def capture(page: Page, screenshots: Path, name: str) -> None:
-    """Screenshot the page's current state at desktop and phone width (``checkout-<name>-…``),
+async def capture(page: Page, screenshots: Path, name: str, *, prefix: str = "checkout") -> None:
+    """Screenshot the page's current state at desktop and phone width (``<prefix>-<name>-…``),
     and check it with axe at both; the viewport is put back as it was."""
     before = page.viewport_size
     for width, viewport in WIDTHS.items():
         await page.set_viewport_size(viewport)  # type: ignore[arg-type]
         await page.screenshot(
-            path=str(screenshots / f"checkout-{name}-{width}.png"), full_page=True
+            path=str(screenshots / f"{prefix}-{name}-{width}.png"), full_page=True
         )
         await assert_accessible(page)
     if before is not None:

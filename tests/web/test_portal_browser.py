@@ -31,6 +31,7 @@ from tests.fixtures.platform import (
     run_worker_once,
     subscribe,
 )
+from tests.web.checkout_flow import capture
 from tests.web.wallet import INIT_SCRIPT, FakeWallet
 
 PHONE = {"width": 390, "height": 844}
@@ -46,10 +47,6 @@ async def _context(
         await context.expose_binding("__wallet", wallet)
         await context.add_init_script(INIT_SCRIPT)
     return context
-
-
-async def _shot(page: Page, screenshots: Path, name: str) -> None:
-    await page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
 
 
 def _watch_errors(page: Page) -> list[str]:
@@ -96,7 +93,7 @@ async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
     assert response.status == 200
     assert "script-src 'self'" in (await response.all_headers())["content-security-policy"]
     await expect(page.get_by_role("heading", name="Sign in with your wallet")).to_be_visible()
-    await _shot(page, screenshots, "portal-sign-in-desktop")
+    await capture(page, screenshots, "sign-in", prefix="portal")
 
     # When the customer signs in with their wallet (a message, no transaction)
     await page.get_by_role("button", name="Connect Test Wallet").click()
@@ -118,12 +115,12 @@ async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
     await expect(rows.first).to_contain_text("$19.99 per month")
     await expect(rows.first).to_contain_text("Active")
     await expect(rows.first).to_contain_text("Next charge")
-    await _shot(page, screenshots, "portal-home-desktop")
+    await capture(page, screenshots, "home", prefix="portal")
     foreign = await page.goto(f"{platform.api_url}/portal/subscriptions/{others}")
     assert foreign is not None
     assert foreign.status == 404
     await expect(page.get_by_role("heading", name="Subscription not found")).to_be_visible()
-    await _shot(page, screenshots, "portal-not-found-desktop")
+    await capture(page, screenshots, "not-found", prefix="portal")
     assert [e for e in errors if "404" not in e] == []
     errors.clear()  # the browser logs the 404 it was just shown
 
@@ -133,14 +130,14 @@ async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
     sentence = page.locator("[data-term=sentence]")
     await expect(sentence).to_contain_text(f"up to 19.99 USDC every 28 days, only to {merchant}")
     await expect(page.locator("[data-payments]")).to_contain_text("succeeded")
-    await _shot(page, screenshots, "portal-subscription-desktop")
+    await capture(page, screenshots, "subscription", prefix="portal")
 
     # When they revoke on chain: their own account sends disableDelegation
     await page.get_by_role("button", name="Revoke on chain").click()
     await expect(page.locator("[data-notice]")).to_contain_text("revoked on chain", timeout=30_000)
     await expect(page.locator("[data-status]")).to_have_text("Canceled")
     await expect(page.locator("[data-next]")).to_contain_text("you revoked the permission")
-    await _shot(page, screenshots, "portal-revoked-desktop")
+    await capture(page, screenshots, "revoked", prefix="portal")
     assert len(wallet.sent) == 1
     receipt = chain.w3.eth.get_transaction_receipt(wallet.sent[0])  # type: ignore[arg-type]
     assert receipt["status"] == 1
@@ -166,6 +163,19 @@ async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
         payments_before = await db.scalar(select(func.count()).select_from(Payment))
         period_end = subscription.current_period_end
 
+    # And to come back, "Subscribe again" opens a new checkout for the same price and wallet
+    again = await context.new_page()
+    await again.goto(f"{platform.api_url}/portal/subscriptions/{subscription_id}")
+    await again.get_by_role("button", name="Subscribe again").click()
+    await again.wait_for_url("**/pay/cs_*")
+    await expect(again.locator(".product")).to_have_text("Pro plan")
+    await expect(again.locator(".amount")).to_have_text("$19.99 per month")
+    async with platform.sessionmaker() as db:
+        checkout = await db.get_one(CheckoutSession, urlsplit(again.url).path.rsplit("/", 1)[1])
+        assert checkout.customer_address == customer.address
+        assert checkout.success_url is not None
+        assert checkout.success_url.endswith("/portal")
+
     # And when the period ends and the worker runs, nothing is attempted for it
     paid = chain.token_balance("USDC", merchant)
     assert paid == PRICE_UNITS
@@ -180,17 +190,6 @@ async def test_a_customer_signs_in_with_their_wallet_and_revokes_on_chain(
         assert await db.scalar(select(func.count()).select_from(Payment)) == payments_before + 2
     assert chain.token_balance("USDC", merchant) == paid
 
-    # And to come back, "Subscribe again" opens a new checkout for the same price and wallet
-    await page.goto(f"{platform.api_url}/portal/subscriptions/{subscription_id}")
-    await page.get_by_role("button", name="Subscribe again").click()
-    await page.wait_for_url("**/pay/cs_*")
-    await expect(page.locator(".product")).to_have_text("Pro plan")
-    await expect(page.locator(".amount")).to_have_text("$19.99 per month")
-    async with platform.sessionmaker() as db:
-        checkout = await db.get_one(CheckoutSession, urlsplit(page.url).path.rsplit("/", 1)[1])
-        assert checkout.customer_address == customer.address
-        assert checkout.success_url is not None
-        assert checkout.success_url.endswith("/portal")
     assert errors == []
     await context.close()
 
@@ -232,12 +231,12 @@ async def test_a_merchant_link_opens_the_portal_for_that_customer_who_cancels(
     await expect(rows.first).to_contain_text("Acme")
     back = page.get_by_role("link", name="Back to the merchant")
     assert await back.get_attribute("href") == RETURN_URL
-    await _shot(page, screenshots, "portal-home-phone")
+    await capture(page, screenshots, "home", prefix="portal")
 
     # When they open it: by default only "at the end of the period" is offered
     await rows.first.click()
     await expect(page.get_by_role("button", name="Cancel now")).to_have_count(0)
-    await _shot(page, screenshots, "portal-subscription-phone")
+    await capture(page, screenshots, "subscription", prefix="portal")
     csrf = await page.locator("input[name=csrf_token]").first.input_value()
 
     # And a post without the CSRF token, or for "now", or for someone else's, changes nothing
@@ -276,7 +275,7 @@ async def test_a_merchant_link_opens_the_portal_for_that_customer_who_cancels(
     await page.reload()
     await page.get_by_role("button", name="Cancel now").click()
     await expect(page.locator("[data-status]")).to_have_text("Canceled")
-    await _shot(page, screenshots, "portal-canceled-phone")
+    await capture(page, screenshots, "canceled", prefix="portal")
     async with platform.sessionmaker() as db:
         ended = await db.get_one(Subscription, subscription_id)
         assert ended.status.value == "canceled"
@@ -291,6 +290,6 @@ async def test_a_merchant_link_opens_the_portal_for_that_customer_who_cancels(
     assert expired is not None
     assert expired.status == 404
     await expect(page.get_by_role("heading", name="This link has expired")).to_be_visible()
-    await _shot(page, screenshots, "portal-link-expired-phone")
+    await capture(page, screenshots, "link-expired", prefix="portal")
     assert [e for e in errors if "40" not in e] == []
     await context.close()

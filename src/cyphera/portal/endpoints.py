@@ -11,9 +11,9 @@ from cyphera.portal import sessions
 from cyphera.portal.schemas import (
     BillingPortalSession,
     BillingPortalSessionCreate,
+    PortalCancelSettings,
     PortalConfiguration,
     PortalConfigurationUpdate,
-    PortalCancelSettings,
 )
 
 router = APIRouter(tags=["Customer portal"])

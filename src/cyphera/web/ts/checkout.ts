@@ -8,12 +8,11 @@
 import {
   decodeFunctionResult, encodeFunctionData, erc20Abi, formatUnits, getAddress, isAddress, isHex, numberToHex,
 } from "viem";
+import {
+  Failure, ProviderError, Rejected, ask, discoverWallets, errorMessage, isNullableString, isObject, isString,
+  walletButton, type Announced, type Json, type Provider,
+} from "./wallet";
 
-type Json = unknown;
-interface RequestArguments { method: string; params?: unknown[] | object }
-interface Provider { request(args: RequestArguments): Promise<Json> }
-interface ProviderInfo { uuid: string; name: string; icon: string; rdns: string }
-interface Announced { info: ProviderInfo; provider: Provider }
 interface NetworkOffer { key: string; name: string; chain_id: number; tokens: string[] }
 interface PreparedToken { symbol: string; address: `0x${string}`; decimals: number }
 interface FirstCharge {
@@ -29,7 +28,6 @@ interface Progress {
   tx_hash: string | null; tx_url: string | null; failure_code: string | null; success_url: string | null;
 }
 
-const USER_REJECTED = 4001;
 const UNRECOGNIZED_CHAIN = 4902;
 // A wallet without ERC-7715 answers "method not found" (JSON-RPC) or "unsupported method" (EIP-1193).
 const METHOD_NOT_FOUND = -32601;
@@ -37,16 +35,6 @@ const UNSUPPORTED_METHOD = 4200;
 const POLL_MS = 500;
 const POLL_LIMIT = 240;
 
-class Rejected extends Error {}
-class Failure extends Error {}
-class ProviderError extends Error {
-  readonly code: number | undefined;
-  constructor(code: number | undefined, message: string) { super(message); this.code = code; }
-}
-
-const isObject = (v: Json): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
-const isString = (v: Json): v is string => typeof v === "string";
-const isNullableString = (v: Json): v is string | null => v === null || typeof v === "string";
 
 function parseNetworks(raw: string): NetworkOffer[] {
   const value: Json = JSON.parse(raw);
@@ -116,33 +104,6 @@ function parseProgress(v: Json): Progress {
   return v as unknown as Progress;
 }
 
-function errorCode(e: unknown): number | undefined {
-  return isObject(e as Json) && typeof (e as Record<string, Json>).code === "number"
-    ? ((e as Record<string, Json>).code as number) : undefined;
-}
-
-function discoverWallets(): Promise<Announced[]> {
-  const found = new Map<string, Announced>();
-  const onAnnounce = (event: Event): void => {
-    const detail = (event as CustomEvent<Json>).detail;
-    if (isObject(detail) && isObject(detail.info) && isObject(detail.provider) &&
-        isString(detail.info.uuid) && isString(detail.info.name) &&
-        typeof (detail.provider as Record<string, Json>).request === "function") {
-      found.set(detail.info.uuid, detail as unknown as Announced);
-    }
-  };
-  window.addEventListener("eip6963:announceProvider", onAnnounce);
-  window.dispatchEvent(new Event("eip6963:requestProvider"));
-  return new Promise((resolve) => setTimeout(() => {
-    window.removeEventListener("eip6963:announceProvider", onAnnounce);
-    const legacy = (window as unknown as { ethereum?: Provider }).ethereum;
-    if (found.size === 0 && legacy && typeof legacy.request === "function") {
-      found.set("injected", { info: { uuid: "injected", name: "Browser wallet", icon: "", rdns: "" }, provider: legacy });
-    }
-    resolve([...found.values()]);
-  }, 300));
-}
-
 class Checkout {
   private readonly root: HTMLElement;
   private readonly key: string;
@@ -204,30 +165,15 @@ class Checkout {
 
   private listWallets(wallets: Announced[]): void {
     const list = this.el("#wallets");
-    list.replaceChildren(...wallets.map((w) => {
-      const button = document.createElement("button");
-      button.type = "button";
-      if (w.info.icon.startsWith("data:image/")) {
-        const icon = document.createElement("img");
-        icon.src = w.info.icon; icon.alt = "";
-        button.append(icon);
-      }
-      button.append(document.createTextNode(`Connect ${w.info.name}`));
-      button.addEventListener("click", () => { this.provider = w.provider; void this.connect(); });
-      return button;
-    }));
+    list.replaceChildren(...wallets.map((w) => walletButton(w, (chosen) => {
+      this.provider = chosen.provider; void this.connect();
+    })));
     this.el("#connect").hidden = true;
   }
 
   private async call(method: string, params?: unknown[]): Promise<Json> {
     if (!this.provider) throw new Failure("No wallet connected.");
-    try {
-      return await this.provider.request(params === undefined ? { method } : { method, params });
-    } catch (e) {
-      if (errorCode(e) === USER_REJECTED) throw new Rejected("rejected");
-      throw new ProviderError(errorCode(e), isObject(e as Json) && isString((e as Record<string, Json>).message)
-        ? (e as Record<string, Json>).message as string : "The wallet could not answer.");
-    }
+    return ask(this.provider, method, params);
   }
 
   // Switch to the session's chain; a refusal (or a chain the wallet does not know) is a state the
@@ -284,11 +230,7 @@ class Checkout {
       credentials: "same-origin",
     });
     const answer: Json = await response.json();
-    if (!response.ok) {
-      const message = isObject(answer) && isObject(answer.error) && isString(answer.error.message)
-        ? answer.error.message : `The server answered ${response.status}.`;
-      throw new Failure(message);
-    }
+    if (!response.ok) throw new Failure(errorMessage(answer, response.status));
     return answer;
   }
 

@@ -1,7 +1,7 @@
 // The customer portal's wallet steps: sign in with Ethereum (EIP-4361 through personal_sign) and
 // revoke a permission on chain (the customer's account sends disableDelegation; the server then
 // reads the chain). Everything comes from data attributes; every JSON answer is checked first.
-import { getAddress, isAddress, isHex, numberToHex, toHex } from "viem";
+import { getAddress, isAddress, isHex, numberToHex, toHex, type Address } from "viem";
 import { createSiweMessage } from "viem/siwe";
 import {
   Failure, Rejected, ask, discoverWallets, errorCodeOf, errorMessage, isObject, isString, walletButton,
@@ -22,7 +22,7 @@ async function postJson(url: string, body: object, headers: Record<string, strin
   return { ok: response.ok, status: response.status, answer: await response.json() };
 }
 
-async function firstAccount(provider: Provider): Promise<string> {
+async function firstAccount(provider: Provider): Promise<Address> {
   const accounts = await ask(provider, "eth_requestAccounts");
   if (!Array.isArray(accounts) || !isString(accounts[0]) || !isAddress(accounts[0])) {
     throw new Failure("The wallet shared no account.");

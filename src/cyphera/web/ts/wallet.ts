@@ -11,6 +11,11 @@ export const USER_REJECTED = 4001;
 
 export class Rejected extends Error {}
 export class Failure extends Error {}
+/** Any other EIP-1193 error, with its code (4902 unknown chain, -32601 / 4200 unsupported, …). */
+export class ProviderError extends Error {
+  readonly code: number | undefined;
+  constructor(code: number | undefined, message: string) { super(message); this.code = code; }
+}
 
 export const isObject = (v: Json): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
 export const isString = (v: Json): v is string => typeof v === "string";
@@ -43,13 +48,15 @@ export function discoverWallets(waitMs = 300): Promise<Announced[]> {
   }, waitMs));
 }
 
-/** One EIP-1193 request; the user's rejection (4001) becomes `Rejected`. */
+/** One EIP-1193 request; the user's rejection (4001) becomes `Rejected`, any other error a
+ * `ProviderError` with the wallet's code and message. */
 export async function ask(provider: Provider, method: string, params?: unknown[]): Promise<Json> {
   try {
     return await provider.request(params === undefined ? { method } : { method, params });
   } catch (e) {
     if (errorCode(e) === USER_REJECTED) throw new Rejected("rejected");
-    throw e;
+    throw new ProviderError(errorCode(e), isObject(e as Json) && isString((e as Record<string, Json>).message)
+      ? (e as Record<string, Json>).message as string : "The wallet could not answer.");
   }
 }
 
