@@ -100,9 +100,18 @@ async def prepare_session(
     now = clock.now().replace(microsecond=0)
     _require_open(checkout, now)
     if checkout.purpose is not CheckoutSessionPurpose.SUBSCRIPTION:
+        # Its terms were fixed when it was made: "preparing" it with those same choices (the
+        # hosted page always prepares after connecting) answers it as it is.
+        if (
+            customer_address in (None, checkout.customer_address)
+            and network_key in (None, checkout.network)
+            and token_symbol in (None, checkout.token_symbol)
+        ):
+            return checkout
         raise errors.CheckoutTermsFixed(
             "this session asks for a permission on the subscription's own wallet, network and "
-            "token; complete it as it is"
+            f"token ({checkout.customer_address}, {checkout.network}, {checkout.token_symbol}); "
+            "complete it as it is"
         )
     previous = terms_of(checkout)
     if customer_address is not None and customer_address != checkout.customer_address:

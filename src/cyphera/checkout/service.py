@@ -43,7 +43,7 @@ from cyphera.models import (
     TestClock,
     Workspace,
 )
-from cyphera.models.checkout_session import CheckoutSessionStatus
+from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
 from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.price import PriceType
@@ -307,12 +307,18 @@ async def progress(session: AsyncSession, checkout: CheckoutSession) -> Progress
     if checkout.subscription_id is None:
         return Progress(None, None, None, None)
     subscription = await session.get_one(Subscription, checkout.subscription_id)
-    payment = await session.scalar(
+    payments = (
         select(Payment)
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .where(Invoice.subscription_id == subscription.id)
-        .order_by(Payment.created_at.desc(), Payment.id.desc())
-        .limit(1)
+    )
+    if checkout.purpose is CheckoutSessionPurpose.SUBSCRIPTION_UPDATE:
+        # Only what the change charged under the new permission, never an earlier period's.
+        if checkout.status is not CheckoutSessionStatus.COMPLETE:
+            return Progress(subscription.status, None, None, None)
+        payments = payments.where(Payment.permission_id == subscription.permission_id)
+    payment = await session.scalar(
+        payments.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(1)
     )
     return Progress(
         subscription_status=subscription.status,
@@ -335,6 +341,8 @@ class FirstCharge:
     at: datetime
     trial_days: int | None
     discount: str | None
+    for_change: bool = False
+    """A price change's session (`cyphera.checkout.update`): what approving it charges now."""
 
 
 async def first_charge(

@@ -14,10 +14,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from cyphera.auth.dependencies import ClockDep, SessionDep
-from cyphera.checkout import service
+from cyphera.checkout import service, update
 from cyphera.checkout.errors import CheckoutSessionNotFound
 from cyphera.checkout.terms import terms_of
-from cyphera.models.checkout_session import CheckoutSessionPurpose, CheckoutSessionStatus
+from cyphera.models.checkout_session import CheckoutSessionStatus
 from cyphera.models.mixins import Mode
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.web.checkout import access
@@ -77,12 +77,11 @@ async def checkout_page(
         return pages.render("checkout/expired.html", context, status_code=410)
     terms = terms_of(checkout)
     networks = networks_offered(checkout, registry)
-    # A price change's session charges by its own rules (prorations), not a new first charge.
-    context["first_charge"] = (
-        first_charge_in_words(await service.first_charge(session, checkout, clock))
-        if checkout.purpose is CheckoutSessionPurpose.SUBSCRIPTION
-        else None
+    # A price change's session has no first charge: what approving it charges now, if anything.
+    context["first_charge"] = first_charge_in_words(
+        await update.charge_shown(session, checkout, clock)
     )
+    context["is_update"] = update.is_update(checkout)
     base = f"{PATH.format(checkout_id=checkout.id)}"
     return pages.render(
         "checkout/open.html",
@@ -99,6 +98,7 @@ async def checkout_page(
                 "complete_url": f"{base}/complete",
                 "status_url": f"{base}/status",
                 "success_url": checkout.success_url or "",
+                "purpose": checkout.purpose.value,
                 "networks": json.dumps(networks),
             },
         },

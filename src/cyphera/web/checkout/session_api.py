@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cyphera.auth.account_dependencies import SignatureCheckerDep
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.chain.networks import NetworkRegistry
-from cyphera.checkout import completion, service
+from cyphera.checkout import completion, service, update
 from cyphera.checkout.schemas import CheckoutSessionComplete, CheckoutSessionPrepare
 from cyphera.checkout.terms import erc7715_request, prepared_terms, signing_request, token_of
 from cyphera.db.engine import transaction
@@ -131,7 +131,7 @@ async def prepare(
     terms = prepared_terms(checkout)
     words = terms_in_words(terms, registry)
     token = token_of(registry.get(terms.network), terms.token_symbol)
-    charge = first_charge_in_words(await service.first_charge(session, checkout, clock), token)
+    charge = first_charge_in_words(await update.charge_shown(session, checkout, clock), token)
     return Prepared(
         chain_id=terms.chain_id,
         network_name=words.network,

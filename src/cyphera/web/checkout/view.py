@@ -123,7 +123,13 @@ def first_charge_in_words(charge: FirstCharge, token: Token | None = None) -> Fi
         amount = str(units)
         display = format_token_units(units, decimals=token.decimals, symbol=token.symbol)
     date = _date(int(charge.at.timestamp()))
-    if charge.is_due_now:
+    if charge.for_change:
+        sentence = (
+            f"{display} is charged now for the change"
+            if charge.is_due_now
+            else "Nothing is charged now; the change shows on your next invoice"
+        )
+    elif charge.is_due_now:
         sentence = f"{display} is charged now"
     else:
         sentence = f"Free for {charge.trial_days} days, then {display} on {date}"

@@ -335,7 +335,12 @@ class Checkout {
     if (p.payment_status === "failed") throw new Failure(`The first charge failed (${p.failure_code ?? "unknown"}). Nothing else was charged.`);
     if (!this.settled(p)) throw new Failure("The first charge is taking longer than usual; this page's link shows its progress.");
     this.mark("confirmed");
-    if (p.subscription_status === "trialing") {
+    if (this.root.dataset.purpose === "subscription_update") {
+      this.el("[data-done=title]").textContent = "Your plan is changed";
+      this.el("[data-done=detail]").textContent = p.tx_hash
+        ? "The charge for the change is confirmed on-chain, under your new permission."
+        : "Nothing was charged now; the change shows on your next invoice.";
+    } else if (p.subscription_status === "trialing") {
       this.el("[data-done=title]").textContent = "Your trial has started";
       this.el("[data-done=detail]").textContent = "Nothing was charged now; the first charge is at the end of the trial.";
     }
