@@ -58,6 +58,10 @@ async def test_a_customer_subscribes_from_the_hosted_page_and_is_charged_on_chai
     await expect(sentence).to_contain_text("up to 19.99 USDC every 28 days, only to ")
     await expect(sentence).to_contain_text(f"only to {merchant}, until ")
     await expect(sentence).to_contain_text("revocable at any time")
+    await expect(page.locator("[data-term=window-note]")).to_have_text(
+        "You are charged once a month. The permission counts every 28 days, the shortest a month "
+        "can be, so each charge falls in a window of its own and no window can allow more than one."
+    )
     await expect(page.locator("[data-term=first_charge]")).to_have_text("19.99 USDC is charged now")
     await expect(page.locator("[data-notice=funds]")).to_be_hidden()
     assert wallet.chain_id == platform.registry.get("local").chain_id

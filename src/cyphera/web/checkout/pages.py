@@ -17,9 +17,11 @@ from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.checkout import service, update
 from cyphera.checkout.errors import CheckoutSessionNotFound
 from cyphera.checkout.terms import terms_of
+from cyphera.kit.periods import Interval, window_seconds
 from cyphera.models.checkout_session import CheckoutSessionStatus
 from cyphera.models.mixins import Mode
 from cyphera.payment.dependencies import RegistryDep
+from cyphera.web import words
 from cyphera.web.checkout import access
 from cyphera.web.checkout.session_api import PATH, progress_of
 from cyphera.web.checkout.view import (
@@ -36,6 +38,21 @@ router = APIRouter(include_in_schema=False)
 def _pages(request: Request) -> Pages:
     pages: Pages = request.app.state.pages
     return pages
+
+
+def _window_note(overview: service.Overview) -> str | None:
+    """Why the permission's period differs from the plan's (months and years vary in length)."""
+    if overview.interval not in (Interval.MONTH, Interval.YEAR):
+        return None
+    unit = overview.interval.value
+    count = overview.interval_count
+    plan = f"once a {unit}" if count == 1 else f"once every {count} {unit}s"
+    span = f"a {unit}" if count == 1 else f"{count} {unit}s"
+    window = words.every(window_seconds(overview.interval, count))
+    return (
+        f"You are charged {plan}. The permission counts {window}, the shortest {span} can be, "
+        "so each charge falls in a window of its own and no window can allow more than one."
+    )
 
 
 @router.get(PATH, response_class=HTMLResponse)
@@ -82,6 +99,7 @@ async def checkout_page(
         await update.charge_shown(session, checkout, clock)
     )
     context["is_update"] = update.is_update(checkout)
+    context["window_note"] = _window_note(overview)
     base = f"{PATH.format(checkout_id=checkout.id)}"
     return pages.render(
         "checkout/open.html",
