@@ -227,6 +227,14 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/v1/test_clocks/{test_clock_id}"): Call(
         expect=404, path_params=lambda owned: {"test_clock_id": owned["test_clock"]}
     ),
+    ("POST", "/v1/billing_portal/sessions"): Call(
+        expect=404, body=lambda owned: {"customer": owned["customer"]}
+    ),
+    # The caller's own workspace's configuration; the owner's stays as it was.
+    ("GET", "/v1/billing_portal/configuration"): Call(expect=200),
+    ("POST", "/v1/billing_portal/configuration"): Call(
+        expect=200, body=lambda owned: {"subscription_cancel": {"mode": "immediately"}}
+    ),
 }
 
 # Sign-in and workspace management: an API key is not a signed-in account, so everything a member

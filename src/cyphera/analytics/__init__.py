@@ -1,0 +1,1 @@
+"""Figures for the merchant's dashboard, computed in SQL from subscriptions, invoices, payments."""
