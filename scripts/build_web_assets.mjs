@@ -11,8 +11,10 @@ const result = await build({
   entryPoints: [
     "src/cyphera/web/ts/checkout.ts",
     "src/cyphera/web/ts/portal.ts",
+    "src/cyphera/web/ts/dashboard.ts",
     "src/cyphera/web/static/checkout.css",
     "src/cyphera/web/static/portal.css",
+    "src/cyphera/web/static/dashboard.css",
   ],
   bundle: true,
   minify: true,

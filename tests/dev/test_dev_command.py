@@ -19,13 +19,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from cyphera.chain.devnet.anvil import dev_accounts
 from cyphera.db.cluster import free_port
 from cyphera.dev.stack import SERVER_STATE_ROOT, DevPaths, forget
+from tests.auth.signin import sign, siwe_text
 
 STARTUP_SECONDS = 240.0
 
@@ -118,6 +121,7 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
     try:
         checkout_url = first.wait_for(r"demo checkout\s+(\S+)").group(1)
         portal_url = first.wait_for(r"portal\s+(\S+/portal)").group(1)
+        dashboard_url = first.wait_for(r"dashboard\s+(\S+/dashboard)").group(1)
         key = first.wait_for(r"demo API key\s+(sk_test_\w+)").group(1)
         first.wait_for(r"Press Ctrl-C to stop")
         # The printed checkout opens, without any key, on the demo price.
@@ -147,6 +151,27 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
         opened = httpx.get(link, follow_redirects=True)
         assert opened.status_code == 200
         assert "No subscriptions for this account yet." in opened.text
+        # The printed dashboard signs anvil's account 0 in to the demo workspace.
+        with httpx.Client() as browser:
+            nonce = browser.post(f"{dashboard_url}/api/nonce").json()
+            owner = dev_accounts(1)[0]
+            text = siwe_text(
+                owner.address,
+                nonce["nonce"],
+                domain=nonce["domain"],
+                statement=nonce["statement"],
+                uri=nonce["uri"],
+                issued_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+            signed = browser.post(
+                f"{dashboard_url}/api/sign-in",
+                json={"message": text, "signature": sign(owner, text)},
+            )
+            assert signed.status_code == 200, signed.text
+            home = browser.get(dashboard_url, follow_redirects=True)
+            assert home.status_code == 200
+            assert "Demo Store" in home.text
+            assert 'data-figure="mrr"' in home.text
 
         # The CLI of another terminal finds this stack on its non-default ports.
         created = cli(dev_home, "workspace", "create", "--name", "Second shop", "--json")

@@ -17,6 +17,12 @@ class ApiKeyRevoked(Unauthenticated):
     code = "api_key_revoked"
 
 
+class CsrfInvalid(Forbidden):
+    """A page's form or script post without its session's CSRF token (or with another's)."""
+
+    code = "csrf_invalid"
+
+
 class PermissionDenied(Forbidden):
     code = "permission_denied"
 

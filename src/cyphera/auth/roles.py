@@ -38,6 +38,7 @@ class Capability(enum.StrEnum):
     MANAGE_LIVE_KEYS = "manage_live_keys"
     MANAGE_MEMBERS = "manage_members"
     MANAGE_OWNERS = "manage_owners"
+    MANAGE_BILLING = "manage_billing"
 
 
 _DESCRIPTIONS: Mapping[Capability, str] = MappingProxyType(
@@ -47,6 +48,7 @@ _DESCRIPTIONS: Mapping[Capability, str] = MappingProxyType(
         Capability.MANAGE_LIVE_KEYS: "manage live-mode API keys",
         Capability.MANAGE_MEMBERS: "manage members and invitations",
         Capability.MANAGE_OWNERS: "grant, change or remove the owner role",
+        Capability.MANAGE_BILLING: "change subscriptions from the dashboard",
     }
 )
 
@@ -60,6 +62,7 @@ ROLE_CAPABILITIES: Mapping[MemberRole, frozenset[Capability]] = MappingProxyType
                 Capability.MANAGE_TEST_KEYS,
                 Capability.MANAGE_LIVE_KEYS,
                 Capability.MANAGE_MEMBERS,
+                Capability.MANAGE_BILLING,
             }
         ),
         MemberRole.OWNER: frozenset(Capability),

@@ -15,7 +15,7 @@ from cyphera.chain.networks import rpc_env_var
 from cyphera.config import Settings, SignerClientSettings
 from cyphera.dev import stack
 from cyphera.dev.record import RunningStack
-from cyphera.dev.seed import open_demo_checkout, seed_demo
+from cyphera.dev.seed import demo_owner_address, open_demo_checkout, seed_demo
 from cyphera.dev.supervisor import Child, Supervisor
 from cyphera.exceptions import Unavailable
 from cyphera.payment.signer_gateway import SignerGateway
@@ -144,6 +144,10 @@ def run(settings: Settings) -> int:
             if checkout_url is not None:
                 lines.append(f"  demo checkout {checkout_url}")
             lines.append(f"  portal        {api}/portal   (customers sign in with their wallet)")
+            lines.append(
+                f"  dashboard     {api}/dashboard   (sign in with anvil's account 0, "
+                f"{demo_owner_address()}: it owns the demo workspace)"
+            )
             if seeded.secret_key:
                 lines.append(f"  demo API key  {seeded.secret_key}   (shown once: keep it)")
             else:

@@ -11,10 +11,13 @@ from datetime import timedelta
 
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from cyphera.auth.account_repository import AccountRepository, MemberRepository
 from cyphera.auth.scope import Scope
 from cyphera.catalog.schemas import PriceCreate, ProductCreate, RecurringCreate
 from cyphera.catalog.service import create_price, create_product
+from cyphera.chain.devnet.anvil import dev_accounts
 from cyphera.chain.local import LOCAL_NETWORK_KEY
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.checkout import service as checkout_sessions
@@ -27,6 +30,7 @@ from cyphera.models import Price, Workspace
 from cyphera.models.mixins import Mode
 from cyphera.payment.gateway import ChargeGateway
 from cyphera.workspace.service import create_workspace, set_payout_address
+from cyphera.workspace.team import add_owner
 
 DEMO_WORKSPACE = "Demo Store"
 # How long the permission a demo checkout asks for stays valid (the platform's own default).
@@ -39,6 +43,24 @@ class Seeded:
     secret_key: str | None
 
 
+def demo_owner_address() -> str:
+    """Who owns the demo workspace: anvil's first account (its key is public, dev only)."""
+    return dev_accounts(1)[0].address
+
+
+async def _ensure_demo_owner(session: AsyncSession, workspace_id: str) -> None:
+    account = await AccountRepository(session).get_or_create_by_wallet(
+        demo_owner_address(), at=system_clock.now()
+    )
+    membership = await MemberRepository(session).membership(
+        account_id=account.id, workspace_id=workspace_id
+    )
+    if membership is None:
+        await add_owner(
+            session, workspace_id=workspace_id, address=demo_owner_address(), clock=system_clock
+        )
+
+
 async def seed_demo(database_url: str) -> Seeded:
     engine = create_engine(DatabaseSettings(url=SecretStr(database_url), pool_size=1))
     try:
@@ -47,8 +69,10 @@ async def seed_demo(database_url: str) -> Seeded:
                 await session.execute(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))
             ).scalar_one_or_none()
             if existing is not None:
+                await _ensure_demo_owner(session, existing.id)
                 return Seeded(workspace_id=existing.id, secret_key=None)
             created = await create_workspace(session, name=DEMO_WORKSPACE)
+            await _ensure_demo_owner(session, created.workspace.id)
             scope = Scope(workspace_id=created.workspace.id, mode=Mode.TEST)
             await set_payout_address(
                 session,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cyphera.auth.scope import Scope, scoped
 from cyphera.kit.ids import new_id
 from cyphera.models import Event
 from cyphera.models.mixins import Mode
@@ -35,3 +37,15 @@ async def record(
     )
     session.add(event)
     return event
+
+
+async def of_object(
+    session: AsyncSession, *, scope: Scope, object_id: str, limit: int = 50
+) -> list[Event]:
+    """The scope's events about `object_id`, newest first: an object's timeline."""
+    found = await session.scalars(
+        scoped(select(Event).where(Event.object_id == object_id), scope)
+        .order_by(Event.sequence.desc())
+        .limit(limit)
+    )
+    return list(found)

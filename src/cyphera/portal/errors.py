@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from cyphera.exceptions import Conflict, Forbidden, NotFound, Unauthenticated
+from cyphera.auth.errors import CsrfInvalid
+from cyphera.exceptions import Conflict, NotFound, Unauthenticated
 
 
 class PortalSignInRequired(Unauthenticated):
@@ -9,8 +10,8 @@ class PortalSignInRequired(Unauthenticated):
     code = "portal_sign_in_required"
 
 
-class PortalCsrfInvalid(Forbidden):
-    code = "csrf_invalid"
+class PortalCsrfInvalid(CsrfInvalid):
+    pass
 
 
 class PortalLinkInvalid(NotFound):

@@ -1,0 +1,312 @@
+"""The merchant dashboard's pages: sign in, the home figures, subscriptions and their actions.
+
+Every page under ``/dashboard/{workspace}/{mode}`` resolves the signed-in member in that
+workspace first (`access.acting`); reading needs a membership, changing anything
+``manage_billing`` (admins and owners): others never see the buttons, and are refused if they
+post anyway. Pages read through the services the REST API uses; forms post with the CSRF token
+and redirect back (303). Money-moving actions (cancel now) show what they will do first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from cyphera.analytics import service as analytics
+from cyphera.auth.account_repository import MemberRepository
+from cyphera.auth.dependencies import ClockDep, SessionDep
+from cyphera.auth.members import WorkspaceNotFound
+from cyphera.auth.roles import Capability
+from cyphera.auth.sessions import revoke_session
+from cyphera.event.service import of_object
+from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError, NotFound, Unauthenticated
+from cyphera.kit.money import format_cents
+from cyphera.kit.pagination import PageRequest
+from cyphera.models.mixins import Mode
+from cyphera.models.subscription import SubscriptionStatus
+from cyphera.payment.dependencies import RegistryDep
+from cyphera.subscription import actions, listing
+from cyphera.subscription.service import get_subscription
+from cyphera.web import words
+from cyphera.web.dashboard import access
+from cyphera.web.dashboard.charts import HEIGHT, WIDTH, daily_bars
+from cyphera.web.templating import Pages
+
+router = APIRouter(include_in_schema=False)
+HOME = access.PATH
+WS = HOME + "/{workspace_id}/{mode}"
+WINDOW_DAYS = 30
+PAGE_SIZE = 25
+CsrfField = Annotated[str | None, Form(alias="csrf_token")]
+S = SubscriptionStatus
+CANCELABLE = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.PAUSED, S.UNPAID, S.INCOMPLETE})
+
+
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+def _sign_in(request: Request, *, status_code: int = 200) -> Response:
+    return _pages(request).render(
+        "dashboard/sign_in.html",
+        {"page": {"nonce_url": f"{HOME}/api/nonce", "sign_in_url": f"{HOME}/api/sign-in"}},
+        status_code=status_code,
+    )
+
+
+def _failed(request: Request, exc: AppError) -> Response:
+    if isinstance(exc, Unauthenticated):
+        return _sign_in(request, status_code=401)
+    if isinstance(exc, NotFound):
+        return _pages(request).render("dashboard/not_found.html", {}, status_code=404)
+    return _pages(request).render(
+        "dashboard/error.html",
+        {"message": exc.message, "code": exc.code},
+        status_code=HTTP_STATUS_BY_KIND[exc.kind],
+    )
+
+
+def _mode(value: str) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise WorkspaceNotFound(f"No such mode: {value!r}") from None
+
+
+async def _frame(
+    request: Request, session: SessionDep, acting: access.Acting, section: str
+) -> dict[str, Any]:
+    """What every dashboard page shows around its content: switcher, mode toggle, nav."""
+    memberships, _ = await MemberRepository(session).workspaces_page(
+        acting.member.account_id, page=PageRequest(limit=100)
+    )
+    other = Mode.LIVE if acting.mode is Mode.TEST else Mode.TEST
+    return {
+        "base": acting.base,
+        "section": section,
+        "mode": acting.mode.value,
+        "livemode": acting.mode is Mode.LIVE,
+        "other_mode_url": f"{HOME}/{acting.member.workspace_id}/{other.value}",
+        "workspace_id": acting.member.workspace_id,
+        "workspaces": [{"id": w.id, "name": w.name} for w, _ in memberships],
+        "role": acting.member.role.value,
+        "can_manage": acting.can(Capability.MANAGE_BILLING),
+        "csrf": access.csrf(request, acting.member.session_id),
+    }
+
+
+@router.get(HOME, response_class=HTMLResponse)
+async def dashboard_entry(request: Request, session: SessionDep, clock: ClockDep) -> Response:
+    try:
+        account = await access.account_of(request, session, clock)
+    except Unauthenticated:
+        return _sign_in(request)
+    memberships, _ = await MemberRepository(session).workspaces_page(
+        account.account_id, page=PageRequest(limit=1)
+    )
+    if not memberships:
+        return _pages(request).render("dashboard/no_workspace.html", {})
+    workspace, _ = memberships[0]
+    return RedirectResponse(f"{HOME}/{workspace.id}/test", status_code=303)
+
+
+@router.get(HOME + "/switch")
+async def switch_workspace(workspace: str = "", mode: str = "test") -> Response:
+    """The switcher's GET form (works without JS); the target page checks the membership."""
+    target = f"{HOME}/{workspace}/{mode}" if workspace else HOME
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get(WS, response_class=HTMLResponse)
+async def dashboard_home(
+    workspace_id: str,
+    mode: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    registry: RegistryDep,
+) -> Response:
+    try:
+        acting = await access.acting(
+            request, session, clock, workspace_id=workspace_id, mode=_mode(mode)
+        )
+    except AppError as exc:
+        return _failed(request, exc)
+    # The last WINDOW_DAYS days, today included: up to the start of tomorrow (UTC).
+    until = datetime.combine(clock.now().date() + timedelta(days=1), time(), tzinfo=UTC)
+    since = until - timedelta(days=WINDOW_DAYS)
+    scope = acting.scope
+    revenue = await analytics.revenue_by_day(session, scope=scope, since=since, until=until)
+    movement = await analytics.movement(session, scope=scope, since=since, until=until)
+    counts = await analytics.subscription_counts(session, scope=scope)
+    outcomes = await analytics.payment_outcomes(session, scope=scope, since=since, until=until)
+    by_token: dict[tuple[str, str], int] = {}
+    for row in revenue:
+        network = registry.get(row.network) if row.network in registry else None
+        token = network.token_by_address(row.token_address) if network else None
+        key = (
+            network.name if network else row.network,
+            token.symbol if token else row.token_address,
+        )
+        by_token[key] = by_token.get(key, 0) + row.amount_cents
+    context = await _frame(request, session, acting, "home")
+    context |= {
+        "mrr": format_cents(await analytics.mrr_cents(session, scope=scope)),
+        "new_mrr": format_cents(movement.new_cents),
+        "churned_mrr": format_cents(movement.churned_cents),
+        "counts": counts,
+        "outcomes": outcomes,
+        "bars": daily_bars(revenue, first=since.date(), days=WINDOW_DAYS),
+        "chart": {"width": WIDTH, "height": HEIGHT},
+        "revenue_total": format_cents(sum(r.amount_cents for r in revenue)),
+        "by_token": [
+            {"network": n, "token": t, "amount": format_cents(c)}
+            for (n, t), c in sorted(by_token.items())
+        ],
+        "window_days": WINDOW_DAYS,
+    }
+    return _pages(request).render("dashboard/home.html", context)
+
+
+@router.get(WS + "/subscriptions", response_class=HTMLResponse)
+async def dashboard_subscriptions(
+    workspace_id: str,
+    mode: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    status: str = "",
+    q: str = "",
+    starting_after: str | None = None,
+) -> Response:
+    try:
+        acting = await access.acting(
+            request, session, clock, workspace_id=workspace_id, mode=_mode(mode)
+        )
+        chosen = SubscriptionStatus(status) if status else None
+        found = await listing.page_of(
+            session,
+            scope=acting.scope,
+            page=PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+            status=chosen,
+            search=q[:100] or None,
+        )
+    except ValueError:
+        return _failed(request, NotFound(f"No such status: {status!r}"))
+    except AppError as exc:
+        return _failed(request, exc)
+    rows = [
+        {
+            "id": r.subscription.id,
+            "customer": r.customer.address,
+            "product": r.product.name,
+            "price": words.price(
+                r.price.unit_amount * r.subscription.quantity,
+                r.price.currency,
+                r.price.recurring_interval,
+                r.price.recurring_interval_count,
+            ),
+            "status": r.subscription.status.value,
+            "created": words.date(r.subscription.created_at),
+        }
+        for r in found.rows
+    ]
+    context = await _frame(request, session, acting, "subscriptions")
+    context |= {
+        "rows": rows,
+        "has_more": found.has_more,
+        "next": rows[-1]["id"] if rows and found.has_more else None,
+        "status": status,
+        "q": q,
+        "statuses": [s.value for s in SubscriptionStatus],
+    }
+    return _pages(request).render("dashboard/subscriptions.html", context)
+
+
+@router.get(WS + "/subscriptions/{subscription_id}", response_class=HTMLResponse)
+async def dashboard_subscription(
+    workspace_id: str,
+    mode: str,
+    subscription_id: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    confirm: str = "",
+    done: str = "",
+) -> Response:
+    try:
+        acting = await access.acting(
+            request, session, clock, workspace_id=workspace_id, mode=_mode(mode)
+        )
+        subscription = await get_subscription(
+            session, scope=acting.scope, subscription_id=subscription_id
+        )
+    except AppError as exc:
+        return _failed(request, exc)
+    events = await of_object(session, scope=acting.scope, object_id=subscription.id)
+    context = await _frame(request, session, acting, "subscriptions")
+    context |= {
+        "sub": subscription,
+        "status": subscription.status.value,
+        "period_end": words.date(subscription.current_period_end),
+        "events": [{"type": e.type, "at": words.moment(e.created_at)} for e in events],
+        "cancelable": subscription.status in CANCELABLE,
+        "confirm": confirm if confirm in ("now", "period_end") else "",
+        "done": done,
+    }
+    return _pages(request).render("dashboard/subscription.html", context)
+
+
+@router.post(WS + "/subscriptions/{subscription_id}/cancel")
+async def dashboard_cancel(
+    workspace_id: str,
+    mode: str,
+    subscription_id: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    csrf_token: CsrfField = None,
+    when: Annotated[str, Form()] = "period_end",
+) -> Response:
+    try:
+        acting = await access.acting(
+            request, session, clock, workspace_id=workspace_id, mode=_mode(mode)
+        )
+        access.check_csrf(request, acting.member.session_id, csrf_token)
+        acting.member.require(Capability.MANAGE_BILLING)
+        await actions.cancel(
+            session,
+            scope=acting.scope,
+            subscription_id=subscription_id,
+            clock=clock,
+            at_period_end=when != "now",
+        )
+    except AppError as exc:
+        return _failed(request, exc)
+    done = "canceled" if when == "now" else "cancel_at_period_end"
+    return RedirectResponse(
+        f"{acting.base}/subscriptions/{subscription_id}?done={done}", status_code=303
+    )
+
+
+@router.post(HOME + "/sign-out")
+async def dashboard_sign_out(
+    request: Request, session: SessionDep, clock: ClockDep, csrf_token: CsrfField = None
+) -> Response:
+    try:
+        account = await access.account_of(request, session, clock)
+    except Unauthenticated:
+        account = None
+    if account is not None:
+        try:
+            access.check_csrf(request, account.session_id, csrf_token)
+        except AppError as exc:
+            return _failed(request, exc)
+        await revoke_session(session, session_id=account.session_id, clock=clock)
+    response = RedirectResponse(HOME, status_code=303)
+    access.clear_cookie(request, response)
+    return response

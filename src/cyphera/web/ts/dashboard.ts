@@ -1,0 +1,5 @@
+// The merchant dashboard's one script: signing in with the wallet. Everything else is
+// server-rendered pages and plain forms.
+import { startSignIn } from "./signin";
+
+startSignIn();

@@ -1,0 +1,152 @@
+"""The merchant dashboard in a real browser, on the real platform (API, signer, anvil).
+
+A merchant who owns a workspace signs in with their wallet (EIP-4361, the session in an HttpOnly
+cookie), sees the figures of a subscription a customer paid on chain, lists it, and cancels it
+after reading what cancelling now does; the figures move. A read-only member sees no action and
+is refused if they post anyway; another workspace's objects are never shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from eth_account.signers.local import LocalAccount
+from playwright.async_api import Browser, BrowserContext, expect
+from sqlalchemy import select
+
+from cyphera.models import AuditEntry, Subscription
+from tests.auth.signin import SignedIn, join, owner_of_new_workspace
+from tests.fixtures.platform import Platform, customer_account, subscribe
+from tests.web.checkout_flow import DESKTOP, capture
+from tests.web.wallet import INIT_SCRIPT, FakeWallet
+
+
+async def _browser_for(browser: Browser, wallet: LocalAccount) -> BrowserContext:
+    context = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+    await context.expose_binding("__wallet", FakeWallet(wallet))
+    await context.add_init_script(INIT_SCRIPT)
+    return context
+
+
+async def _secret_key(api: httpx.AsyncClient, owner: SignedIn, workspace_id: str) -> str:
+    made = await api.post(
+        "/v1/api_keys", json={"name": "shop", "mode": "test"}, headers=owner.headers(workspace_id)
+    )
+    assert made.status_code == 200, made.text
+    return str(made.json()["secret"])
+
+
+async def test_a_merchant_signs_in_reads_the_figures_and_cancels_with_a_preview(
+    platform: Platform, browser: Browser, screenshots: Path
+) -> None:
+    async with httpx.AsyncClient(base_url=platform.api_url) as api:
+        owner, workspace_id = await owner_of_new_workspace(api, "Acme")
+        viewer, _ = await join(api, owner, workspace_id, "viewer")
+        key = await _secret_key(api, owner, workspace_id)
+        # Another merchant's workspace, with a subscription of its own
+        other_owner, other_id = await owner_of_new_workspace(api, "Rival")
+        other_key = await _secret_key(api, other_owner, other_id)
+    chain = platform.chain
+    async with httpx.AsyncClient(
+        base_url=platform.api_url, headers={"Authorization": f"Bearer {key}"}
+    ) as shop:
+        completed = await subscribe(shop, customer_account(chain), chain.new_account(0).address)
+    subscription_id = str(completed["subscription"])
+    async with httpx.AsyncClient(
+        base_url=platform.api_url, headers={"Authorization": f"Bearer {other_key}"}
+    ) as rival:
+        theirs = await subscribe(rival, customer_account(chain), chain.new_account(0).address)
+
+    # Given the dashboard, signed out: the merchant signs in with their wallet
+    context = await _browser_for(browser, owner.wallet)
+    page = await context.new_page()
+    await page.goto(f"{platform.api_url}/dashboard")
+    await expect(page.get_by_role("heading", name="Sign in to your dashboard")).to_be_visible()
+    await capture(page, screenshots, "sign-in", prefix="dashboard")
+    await page.get_by_role("button", name="Connect Test Wallet").click()
+    await page.wait_for_url(f"**/dashboard/{workspace_id}/test")
+    cookie = next(c for c in await context.cookies() if c["name"] == "cyphera_dashboard")
+    assert cookie["httpOnly"] is True
+    assert cookie["path"] == "/dashboard"
+
+    # Then the home page shows the paid subscription's figures, test mode marked
+    await expect(page.locator("[data-mode]")).to_have_text("Test mode")
+    await expect(page.locator("[data-figure=mrr]")).to_have_text("$19.99")
+    await expect(page.locator("[data-figure=active]")).to_have_text("1")
+    await expect(page.locator("[data-figure=new-mrr]")).to_have_text("$19.99")
+    await expect(page.locator("[data-figure=revenue]")).to_have_text("$19.99")
+    await expect(page.locator("[data-revenue-by-token]")).to_contain_text("USDC")
+    await capture(page, screenshots, "home", prefix="dashboard")
+
+    # And the list shows it, and not the other workspace's
+    await page.get_by_role("link", name="Subscriptions").click()
+    rows = page.locator("[data-subscription]")
+    await expect(rows).to_have_count(1)
+    assert await rows.first.get_attribute("data-subscription") == subscription_id
+    await capture(page, screenshots, "subscriptions", prefix="dashboard")
+    foreign = await page.goto(
+        f"{platform.api_url}/dashboard/{workspace_id}/test/subscriptions/{theirs['subscription']}"
+    )
+    assert foreign is not None
+    assert foreign.status == 404
+    stranger = await page.goto(f"{platform.api_url}/dashboard/{other_id}/test")
+    assert stranger is not None
+    assert stranger.status == 404
+
+    # When they cancel now: first what it will do, then the confirmation
+    await page.goto(
+        f"{platform.api_url}/dashboard/{workspace_id}/test/subscriptions/{subscription_id}"
+    )
+    await expect(page.locator("[data-timeline]")).to_contain_text("subscription.created")
+    await page.get_by_role("link", name="Cancel now…").click()
+    await expect(page.locator("[data-preview=now]")).to_contain_text("ends today")
+    await capture(page, screenshots, "cancel-preview", prefix="dashboard")
+    await page.get_by_role("button", name="Confirm: cancel now").click()
+    await expect(page.locator("[data-status]")).to_have_text("canceled")
+    await expect(page.locator("[data-notice]")).to_contain_text("Canceled now")
+    await expect(page.locator("[data-timeline]")).to_contain_text("subscription.canceled")
+
+    # Then the figures move, and the act is in the audit log as the owner's
+    await page.get_by_role("link", name="Home").click()
+    await expect(page.locator("[data-figure=mrr]")).to_have_text("$0.00")
+    await expect(page.locator("[data-figure=churned-mrr]")).to_have_text("$19.99")
+    async with platform.sessionmaker() as db:
+        [audited] = (
+            await db.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.actor_id == owner.account_id, AuditEntry.action.contains("cancel")
+                )
+            )
+        ).all()
+        assert audited.workspace_id == workspace_id
+        assert audited.actor_type.value == "account"
+    await context.close()
+
+    # A read-only member sees no action, and a post of theirs is refused and changes nothing
+    async with httpx.AsyncClient(
+        base_url=platform.api_url, headers={"Authorization": f"Bearer {other_key}"}
+    ) as rival:
+        still = await subscribe(rival, customer_account(chain), chain.new_account(0).address)
+    del still
+    context = await _browser_for(browser, viewer.wallet)
+    page = await context.new_page()
+    await page.goto(f"{platform.api_url}/dashboard")
+    await page.get_by_role("button", name="Connect Test Wallet").click()
+    await page.wait_for_url(f"**/dashboard/{workspace_id}/test")
+    async with httpx.AsyncClient(
+        base_url=platform.api_url, headers={"Authorization": f"Bearer {key}"}
+    ) as shop:
+        fresh = await subscribe(shop, customer_account(chain), chain.new_account(0).address)
+    fresh_id = str(fresh["subscription"])
+    detail = f"{platform.api_url}/dashboard/{workspace_id}/test/subscriptions/{fresh_id}"
+    await page.goto(detail + "?confirm=now")
+    await expect(page.locator("[data-actions]")).to_have_count(0)
+    await capture(page, screenshots, "subscription-viewer", prefix="dashboard")
+    csrf = await page.locator("input[name=csrf_token]").first.input_value()
+    refused = await page.request.post(f"{detail}/cancel", form={"csrf_token": csrf, "when": "now"})
+    assert refused.status == 403
+    assert "cannot change subscriptions" in await refused.text()
+    async with platform.sessionmaker() as db:
+        assert (await db.get_one(Subscription, fresh_id)).status.value == "active"
+    await context.close()
