@@ -8,16 +8,17 @@ is refused if they post anyway; another workspace's objects are never shown.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from eth_account.signers.local import LocalAccount
 from playwright.async_api import Browser, BrowserContext, expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from cyphera.models import AuditEntry, Subscription
+from cyphera.models import AuditEntry, Price, Subscription
 from tests.auth.signin import SignedIn, join, owner_of_new_workspace
-from tests.fixtures.platform import Platform, customer_account, subscribe
+from tests.fixtures.platform import Platform, customer_account, run_worker_once, subscribe
 from tests.web.checkout_flow import DESKTOP, capture
 from tests.web.wallet import INIT_SCRIPT, FakeWallet
 
@@ -149,4 +150,73 @@ async def test_a_merchant_signs_in_reads_the_figures_and_cancels_with_a_preview(
     assert "cannot change subscriptions" in await refused.text()
     async with platform.sessionmaker() as db:
         assert (await db.get_one(Subscription, fresh_id)).status.value == "active"
+    await context.close()
+
+
+async def test_a_merchant_makes_a_product_and_a_price_and_advances_a_test_clock(
+    platform: Platform, browser: Browser, screenshots: Path
+) -> None:
+    async with httpx.AsyncClient(base_url=platform.api_url) as api:
+        owner, workspace_id = await owner_of_new_workspace(api, "Acme")
+    context = await _browser_for(browser, owner.wallet)
+    page = await context.new_page()
+    await page.goto(f"{platform.api_url}/dashboard")
+    await page.get_by_role("button", name="Connect Test Wallet").click()
+    await page.wait_for_url(f"**/dashboard/{workspace_id}/test")
+
+    # Given no products: the empty state, then a product and a price made from the page
+    await page.get_by_role("link", name="Products").click()
+    await expect(page.locator("[data-empty]")).to_contain_text("No products yet")
+    await capture(page, screenshots, "products-empty", prefix="dashboard")
+    await page.get_by_label("Name").fill("Team plan")
+    await page.get_by_role("button", name="Create product").click()
+    await expect(page.locator("[data-notice]")).to_have_text("Product created.")
+    product = page.locator("[data-product]")
+    await product.get_by_label("Amount (USD)").fill("29.99")
+    await product.get_by_label("Trial days").fill("7")
+    await product.get_by_role("button", name="Add price").click()
+    price_row = page.locator("[data-price]")
+    await expect(price_row).to_contain_text("$29.99 per month")
+    await expect(price_row).to_contain_text("7 days")
+    await capture(page, screenshots, "products", prefix="dashboard")
+    async with platform.sessionmaker() as db:
+        [price] = (await db.scalars(select(Price).where(Price.workspace_id == workspace_id))).all()
+        assert (price.unit_amount, price.trial_period_days, price.active) == (2999, 7, True)
+
+    # And an amount that is not dollars and cents is refused, and nothing is made
+    await product.get_by_label("Amount (USD)").fill("19.999")
+    await product.get_by_role("button", name="Add price").click()
+    await expect(page.locator("[data-error]")).to_contain_text("not an amount in dollars and cents")
+    await capture(page, screenshots, "error", prefix="dashboard")
+    async with platform.sessionmaker() as db:
+        count = select(func.count()).select_from(Price).where(Price.workspace_id == workspace_id)
+        assert await db.scalar(count) == 1
+
+    # When the price is archived, it says so
+    await page.goto(f"{platform.api_url}/dashboard/{workspace_id}/test/products")
+    await page.get_by_role("button", name="Archive").click()
+    await expect(page.locator("[data-price]")).to_contain_text("archived")
+
+    # And a test clock made and advanced from the page moves once the worker has run
+    await page.get_by_role("link", name="Test clocks").click()
+    await page.get_by_label("Name").fill("Rehearsal")
+    await page.get_by_role("button", name="Create at the current time").click()
+    clock_row = page.locator("[data-clock]")
+    await expect(clock_row.locator("[data-clock-status]")).to_have_text("ready")
+    before = await clock_row.locator("[data-clock-time]").text_content()
+    await clock_row.get_by_label("Advance by").select_option("30")
+    await clock_row.get_by_role("button", name="Advance").click()
+    await expect(clock_row.locator("[data-clock-status]")).to_have_text("advancing")
+    await capture(page, screenshots, "test-clocks", prefix="dashboard")
+    await run_worker_once(platform)
+    await page.reload()
+    await expect(clock_row.locator("[data-clock-status]")).to_have_text("ready")
+    after = await clock_row.locator("[data-clock-time]").text_content()
+    assert before is not None
+    assert after is not None
+
+    def shown(text: str) -> datetime:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M UTC").replace(tzinfo=UTC)
+
+    assert shown(after) - shown(before) == timedelta(days=30)
     await context.close()

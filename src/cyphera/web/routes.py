@@ -10,6 +10,8 @@ from cyphera.web.assets import ASSETS_PATH, Assets, ImmutableStaticFiles, defaul
 from cyphera.web.checkout.pages import router as checkout_pages
 from cyphera.web.checkout.session_api import router as checkout_session_api
 from cyphera.web.dashboard.api import router as dashboard_api
+from cyphera.web.dashboard.catalog import router as dashboard_catalog
+from cyphera.web.dashboard.clocks import router as dashboard_clocks
 from cyphera.web.dashboard.pages import router as dashboard_pages
 from cyphera.web.portal.api import router as portal_api
 from cyphera.web.portal.pages import router as portal_pages
@@ -31,4 +33,6 @@ def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
     app.include_router(portal_pages)
     app.include_router(dashboard_api)
     app.include_router(dashboard_pages)
+    app.include_router(dashboard_catalog)
+    app.include_router(dashboard_clocks)
     app.mount(ASSETS_PATH, ImmutableStaticFiles(directory=directory, check_dir=False), name="web")

@@ -107,3 +107,19 @@ def csrf(request: Request, session_id: str) -> str:
 def check_csrf(request: Request, session_id: str, token: str | None) -> None:
     if not token or not token_matches(CSRF_CONTEXT, session_id, token, secret=_secret(request)):
         raise CsrfInvalid("This form has expired; reload the page and try again.")
+
+
+async def acting_to_change(
+    request: Request,
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    workspace_id: str,
+    mode: Mode,
+    csrf_token: str | None,
+) -> Acting:
+    """`acting`, for a form that changes something: its CSRF token, and ``manage_billing``."""
+    member = await acting(request, session, clock, workspace_id=workspace_id, mode=mode)
+    check_csrf(request, member.member.session_id, csrf_token)
+    member.member.require(Capability.MANAGE_BILLING)
+    return member

@@ -10,7 +10,7 @@ and redirect back (303). Money-moving actions (cancel now) show what they will d
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,14 +18,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cyphera.analytics import service as analytics
 from cyphera.auth.account_repository import MemberRepository
 from cyphera.auth.dependencies import ClockDep, SessionDep
-from cyphera.auth.members import WorkspaceNotFound
-from cyphera.auth.roles import Capability
 from cyphera.auth.sessions import revoke_session
 from cyphera.event.service import of_object
-from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError, NotFound, Unauthenticated
+from cyphera.exceptions import AppError, NotFound, Unauthenticated
 from cyphera.kit.money import format_cents
 from cyphera.kit.pagination import PageRequest
-from cyphera.models.mixins import Mode
 from cyphera.models.subscription import SubscriptionStatus
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.subscription import actions, listing
@@ -33,7 +30,7 @@ from cyphera.subscription.service import get_subscription
 from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.charts import HEIGHT, WIDTH, daily_bars
-from cyphera.web.templating import Pages
+from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of, sign_in
 
 router = APIRouter(include_in_schema=False)
 HOME = access.PATH
@@ -45,71 +42,17 @@ S = SubscriptionStatus
 CANCELABLE = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.PAUSED, S.UNPAID, S.INCOMPLETE})
 
 
-def _pages(request: Request) -> Pages:
-    pages: Pages = request.app.state.pages
-    return pages
-
-
-def _sign_in(request: Request, *, status_code: int = 200) -> Response:
-    return _pages(request).render(
-        "dashboard/sign_in.html",
-        {"page": {"nonce_url": f"{HOME}/api/nonce", "sign_in_url": f"{HOME}/api/sign-in"}},
-        status_code=status_code,
-    )
-
-
-def _failed(request: Request, exc: AppError) -> Response:
-    if isinstance(exc, Unauthenticated):
-        return _sign_in(request, status_code=401)
-    if isinstance(exc, NotFound):
-        return _pages(request).render("dashboard/not_found.html", {}, status_code=404)
-    return _pages(request).render(
-        "dashboard/error.html",
-        {"message": exc.message, "code": exc.code},
-        status_code=HTTP_STATUS_BY_KIND[exc.kind],
-    )
-
-
-def _mode(value: str) -> Mode:
-    try:
-        return Mode(value)
-    except ValueError:
-        raise WorkspaceNotFound(f"No such mode: {value!r}") from None
-
-
-async def _frame(
-    request: Request, session: SessionDep, acting: access.Acting, section: str
-) -> dict[str, Any]:
-    """What every dashboard page shows around its content: switcher, mode toggle, nav."""
-    memberships, _ = await MemberRepository(session).workspaces_page(
-        acting.member.account_id, page=PageRequest(limit=100)
-    )
-    other = Mode.LIVE if acting.mode is Mode.TEST else Mode.TEST
-    return {
-        "base": acting.base,
-        "section": section,
-        "mode": acting.mode.value,
-        "livemode": acting.mode is Mode.LIVE,
-        "other_mode_url": f"{HOME}/{acting.member.workspace_id}/{other.value}",
-        "workspace_id": acting.member.workspace_id,
-        "workspaces": [{"id": w.id, "name": w.name} for w, _ in memberships],
-        "role": acting.member.role.value,
-        "can_manage": acting.can(Capability.MANAGE_BILLING),
-        "csrf": access.csrf(request, acting.member.session_id),
-    }
-
-
 @router.get(HOME, response_class=HTMLResponse)
 async def dashboard_entry(request: Request, session: SessionDep, clock: ClockDep) -> Response:
     try:
         account = await access.account_of(request, session, clock)
     except Unauthenticated:
-        return _sign_in(request)
+        return sign_in(request)
     memberships, _ = await MemberRepository(session).workspaces_page(
         account.account_id, page=PageRequest(limit=1)
     )
     if not memberships:
-        return _pages(request).render("dashboard/no_workspace.html", {})
+        return pages_of(request).render("dashboard/no_workspace.html", {})
     workspace, _ = memberships[0]
     return RedirectResponse(f"{HOME}/{workspace.id}/test", status_code=303)
 
@@ -132,10 +75,10 @@ async def dashboard_home(
 ) -> Response:
     try:
         acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=_mode(mode)
+            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
         )
     except AppError as exc:
-        return _failed(request, exc)
+        return failed(request, exc)
     # The last WINDOW_DAYS days, today included: up to the start of tomorrow (UTC).
     until = datetime.combine(clock.now().date() + timedelta(days=1), time(), tzinfo=UTC)
     since = until - timedelta(days=WINDOW_DAYS)
@@ -153,7 +96,7 @@ async def dashboard_home(
             token.symbol if token else row.token_address,
         )
         by_token[key] = by_token.get(key, 0) + row.amount_cents
-    context = await _frame(request, session, acting, "home")
+    context = await frame(request, session, acting, "home")
     context |= {
         "mrr": format_cents(await analytics.mrr_cents(session, scope=scope)),
         "new_mrr": format_cents(movement.new_cents),
@@ -169,7 +112,7 @@ async def dashboard_home(
         ],
         "window_days": WINDOW_DAYS,
     }
-    return _pages(request).render("dashboard/home.html", context)
+    return pages_of(request).render("dashboard/home.html", context)
 
 
 @router.get(WS + "/subscriptions", response_class=HTMLResponse)
@@ -185,7 +128,7 @@ async def dashboard_subscriptions(
 ) -> Response:
     try:
         acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=_mode(mode)
+            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
         )
         chosen = SubscriptionStatus(status) if status else None
         found = await listing.page_of(
@@ -196,9 +139,9 @@ async def dashboard_subscriptions(
             search=q[:100] or None,
         )
     except ValueError:
-        return _failed(request, NotFound(f"No such status: {status!r}"))
+        return failed(request, NotFound(f"No such status: {status!r}"))
     except AppError as exc:
-        return _failed(request, exc)
+        return failed(request, exc)
     rows = [
         {
             "id": r.subscription.id,
@@ -215,7 +158,7 @@ async def dashboard_subscriptions(
         }
         for r in found.rows
     ]
-    context = await _frame(request, session, acting, "subscriptions")
+    context = await frame(request, session, acting, "subscriptions")
     context |= {
         "rows": rows,
         "has_more": found.has_more,
@@ -224,7 +167,7 @@ async def dashboard_subscriptions(
         "q": q,
         "statuses": [s.value for s in SubscriptionStatus],
     }
-    return _pages(request).render("dashboard/subscriptions.html", context)
+    return pages_of(request).render("dashboard/subscriptions.html", context)
 
 
 @router.get(WS + "/subscriptions/{subscription_id}", response_class=HTMLResponse)
@@ -240,15 +183,15 @@ async def dashboard_subscription(
 ) -> Response:
     try:
         acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=_mode(mode)
+            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
         )
         subscription = await get_subscription(
             session, scope=acting.scope, subscription_id=subscription_id
         )
     except AppError as exc:
-        return _failed(request, exc)
+        return failed(request, exc)
     events = await of_object(session, scope=acting.scope, object_id=subscription.id)
-    context = await _frame(request, session, acting, "subscriptions")
+    context = await frame(request, session, acting, "subscriptions")
     context |= {
         "sub": subscription,
         "status": subscription.status.value,
@@ -258,7 +201,7 @@ async def dashboard_subscription(
         "confirm": confirm if confirm in ("now", "period_end") else "",
         "done": done,
     }
-    return _pages(request).render("dashboard/subscription.html", context)
+    return pages_of(request).render("dashboard/subscription.html", context)
 
 
 @router.post(WS + "/subscriptions/{subscription_id}/cancel")
@@ -273,11 +216,14 @@ async def dashboard_cancel(
     when: Annotated[str, Form()] = "period_end",
 ) -> Response:
     try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=_mode(mode)
+        acting = await access.acting_to_change(
+            request,
+            session,
+            clock,
+            workspace_id=workspace_id,
+            mode=mode_of(mode),
+            csrf_token=csrf_token,
         )
-        access.check_csrf(request, acting.member.session_id, csrf_token)
-        acting.member.require(Capability.MANAGE_BILLING)
         await actions.cancel(
             session,
             scope=acting.scope,
@@ -286,7 +232,7 @@ async def dashboard_cancel(
             at_period_end=when != "now",
         )
     except AppError as exc:
-        return _failed(request, exc)
+        return failed(request, exc)
     done = "canceled" if when == "now" else "cancel_at_period_end"
     return RedirectResponse(
         f"{acting.base}/subscriptions/{subscription_id}?done={done}", status_code=303
@@ -305,7 +251,7 @@ async def dashboard_sign_out(
         try:
             access.check_csrf(request, account.session_id, csrf_token)
         except AppError as exc:
-            return _failed(request, exc)
+            return failed(request, exc)
         await revoke_session(session, session_id=account.session_id, clock=clock)
     response = RedirectResponse(HOME, status_code=303)
     access.clear_cookie(request, response)

@@ -1,0 +1,63 @@
+"""Reading the dashboard's HTML forms into the API's request models, with the API's errors.
+
+A form's fields are text; they become the same pydantic models the REST API validates
+(`cyphera.catalog.schemas` …), so a form is refused exactly where the API would refuse the body,
+with its message (`form_model`). Amounts are typed as dollars and cents ("19.99") and become
+integer cents here, never a float.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from cyphera.exceptions import InvalidRequest
+
+M = TypeVar("M", bound=BaseModel)
+CENT = Decimal("0.01")
+
+
+def cents(text: str, *, param: str = "amount") -> int:
+    """``"19.99"`` → ``1999``; anything else than a non-negative amount with at most two decimals
+    is refused."""
+    try:
+        value = Decimal(text.strip().replace(",", "").lstrip("$"))
+    except InvalidOperation:
+        raise InvalidRequest(
+            f"{text!r} is not an amount; write it like 19.99", code="parameter_invalid", param=param
+        ) from None
+    if not value.is_finite() or value < 0 or value.quantize(CENT) != value:
+        raise InvalidRequest(
+            f"{text!r} is not an amount in dollars and cents; write it like 19.99",
+            code="parameter_invalid",
+            param=param,
+        )
+    return int(value * 100)
+
+
+def whole_number(text: str, param: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InvalidRequest(
+            f"{text!r} is not a whole number", code="parameter_invalid", param=param
+        ) from None
+
+
+def form_model(model: type[M], data: dict[str, Any]) -> M:
+    """`data` validated as `model` (JSON mode, as the API reads bodies), or the API's 400."""
+    try:
+        return model.model_validate_json(_json(data))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InvalidRequest(
+            f"{where}: {first['msg']}", code="parameter_invalid", param=where or None
+        ) from None
+
+
+def _json(data: dict[str, Any]) -> str:
+    return json.dumps(data)

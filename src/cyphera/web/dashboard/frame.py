@@ -1,0 +1,75 @@
+"""What every dashboard page shares: rendering, the sign-in and error states, the frame around
+its content (workspace switcher, mode toggle, navigation, the CSRF token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cyphera.auth.account_repository import MemberRepository
+from cyphera.auth.members import WorkspaceNotFound
+from cyphera.auth.roles import Capability
+from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError, NotFound, Unauthenticated
+from cyphera.kit.pagination import PageRequest
+from cyphera.models.mixins import Mode
+from cyphera.web.dashboard import access
+from cyphera.web.templating import Pages
+
+HOME = access.PATH
+
+
+def pages_of(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
+
+
+def sign_in(request: Request, *, status_code: int = 200) -> Response:
+    return pages_of(request).render(
+        "dashboard/sign_in.html",
+        {"page": {"nonce_url": f"{HOME}/api/nonce", "sign_in_url": f"{HOME}/api/sign-in"}},
+        status_code=status_code,
+    )
+
+
+def failed(request: Request, exc: AppError) -> Response:
+    if isinstance(exc, Unauthenticated):
+        return sign_in(request, status_code=401)
+    if isinstance(exc, NotFound):
+        return pages_of(request).render("dashboard/not_found.html", {}, status_code=404)
+    return pages_of(request).render(
+        "dashboard/error.html",
+        {"message": exc.message, "code": exc.code},
+        status_code=HTTP_STATUS_BY_KIND[exc.kind],
+    )
+
+
+def mode_of(value: str) -> Mode:
+    try:
+        return Mode(value)
+    except ValueError:
+        raise WorkspaceNotFound(f"No such mode: {value!r}") from None
+
+
+async def frame(
+    request: Request, session: AsyncSession, acting: access.Acting, section: str
+) -> dict[str, Any]:
+    """What every dashboard page shows around its content: switcher, mode toggle, nav."""
+    memberships, _ = await MemberRepository(session).workspaces_page(
+        acting.member.account_id, page=PageRequest(limit=100)
+    )
+    other = Mode.LIVE if acting.mode is Mode.TEST else Mode.TEST
+    return {
+        "base": acting.base,
+        "section": section,
+        "mode": acting.mode.value,
+        "livemode": acting.mode is Mode.LIVE,
+        "other_mode_url": f"{HOME}/{acting.member.workspace_id}/{other.value}",
+        "workspace_id": acting.member.workspace_id,
+        "workspaces": [{"id": w.id, "name": w.name} for w, _ in memberships],
+        "role": acting.member.role.value,
+        "can_manage": acting.can(Capability.MANAGE_BILLING),
+        "csrf": access.csrf(request, acting.member.session_id),
+    }
