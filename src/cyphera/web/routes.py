@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from cyphera.web.assets import ASSETS_PATH, Assets, ImmutableStaticFiles, default_assets_dir
 from cyphera.web.checkout.pages import router as checkout_pages
 from cyphera.web.checkout.session_api import router as checkout_session_api
+from cyphera.web.paymentlink.pages import router as payment_link_pages
 from cyphera.web.portal.api import router as portal_api
 from cyphera.web.portal.pages import router as portal_pages
 from cyphera.web.security import PageSecurityMiddleware
@@ -27,4 +28,5 @@ def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
     app.include_router(checkout_pages)
     app.include_router(portal_api)
     app.include_router(portal_pages)
+    app.include_router(payment_link_pages)
     app.mount(ASSETS_PATH, ImmutableStaticFiles(directory=directory, check_dir=False), name="web")
