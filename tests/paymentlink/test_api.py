@@ -19,16 +19,7 @@ from cyphera.kit.clock import FrozenClock, to_unix
 from cyphera.models import PaymentLink
 from tests.fixtures.api import MakeWorkspace
 from tests.fixtures.platform import monthly_price
-
-NETWORK = "base-sepolia"
-PAYOUT = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
-
-
-async def _ready(api: httpx.AsyncClient) -> str:
-    """A monthly price, and a payout address on a test network so there is somewhere to pay."""
-    paid = await api.post(f"/v1/payout_addresses/{NETWORK}", json={"address": PAYOUT})
-    assert paid.status_code == 200, paid.text
-    return await monthly_price(api)
+from tests.paymentlink.links import ready_price
 
 
 async def _count(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
@@ -39,7 +30,7 @@ async def _count(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
 async def test_a_link_is_made_for_a_price_and_read_back(
     api: httpx.AsyncClient, api_clock: FrozenClock, api_settings: Settings
 ) -> None:
-    price = await _ready(api)
+    price = await ready_price(api)
 
     made = await api.post(
         "/v1/payment_links",
@@ -76,7 +67,7 @@ async def test_a_link_is_made_for_a_price_and_read_back(
 async def test_links_are_listed_newest_first_by_cursor_and_filtered_by_active(
     api: httpx.AsyncClient, api_clock: FrozenClock
 ) -> None:
-    price = await _ready(api)
+    price = await ready_price(api)
     ids = []
     for _ in range(3):
         ids.append((await api.post("/v1/payment_links", json={"price": price})).json()["id"])
@@ -102,7 +93,7 @@ async def test_links_are_listed_newest_first_by_cursor_and_filtered_by_active(
 async def test_a_link_is_updated_and_deactivated_but_its_price_stays(
     api: httpx.AsyncClient, api_clock: FrozenClock
 ) -> None:
-    price = await _ready(api)
+    price = await ready_price(api)
     link = (
         await api.post("/v1/payment_links", json={"price": price, "metadata": {"a": "1"}})
     ).json()
@@ -172,7 +163,7 @@ async def test_a_link_checkout_would_refuse_is_refused_with_its_code_and_nothing
     code: str,
     param: str,
 ) -> None:
-    price = await _ready(api)
+    price = await ready_price(api)
     body: dict[str, Any] = {
         "unknown price": {"price": "price_missing"},
         "archived price": {"price": await _archived_price(api)},
@@ -198,7 +189,7 @@ async def test_a_link_checkout_would_refuse_is_refused_with_its_code_and_nothing
 async def test_another_workspace_or_mode_finds_no_link_and_changes_nothing(
     api: httpx.AsyncClient, client: httpx.AsyncClient, make_workspace: MakeWorkspace
 ) -> None:
-    price = await _ready(api)
+    price = await ready_price(api)
     link = (await api.post("/v1/payment_links", json={"price": price})).json()
     intruder = {"Authorization": f"Bearer {(await make_workspace('Intruder')).secret_key}"}
 
