@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from pydantic import SecretStr
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.auth.scope import Scope
 from cyphera.catalog.schemas import PriceCreate, ProductCreate, RecurringCreate
@@ -23,9 +24,11 @@ from cyphera.db.engine import create_engine, create_sessionmaker, transaction
 from cyphera.dev.stack import merchant_payout_address
 from cyphera.kit.clock import system_clock
 from cyphera.kit.hosted import checkout_page_url, hosted_secret
-from cyphera.models import Price, Workspace
+from cyphera.models import PaymentLink, Price, Workspace
 from cyphera.models.mixins import Mode
 from cyphera.payment.gateway import ChargeGateway
+from cyphera.paymentlink import service as payment_links
+from cyphera.paymentlink.schemas import PaymentLinkCreate
 from cyphera.workspace.service import create_workspace, set_payout_address
 
 DEMO_WORKSPACE = "Demo Store"
@@ -95,12 +98,7 @@ async def open_demo_checkout(
     engine = create_engine(DatabaseSettings(url=SecretStr(database_url), pool_size=1))
     try:
         async with transaction(create_sessionmaker(engine)) as session:
-            price = await session.scalar(
-                select(Price)
-                .where(Price.workspace_id == workspace_id, Price.active.is_(True))
-                .order_by(Price.created_at)
-                .limit(1)
-            )
+            price = await _demo_price(session, workspace_id)
             if price is None:
                 return None
             created = await checkout_sessions.create_session(
@@ -117,3 +115,49 @@ async def open_demo_checkout(
             return checkout_page_url(base_url, created.id, secret=hosted_secret())
     finally:
         await engine.dispose()
+
+
+async def open_demo_link(
+    database_url: str, *, workspace_id: str, registry: NetworkRegistry, base_url: str
+) -> str | None:
+    """The demo price's payment link, made by the same service the API uses on the first run and
+    found again on later ones; returns its URL (None if the demo price is gone)."""
+    engine = create_engine(DatabaseSettings(url=SecretStr(database_url), pool_size=1))
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            price = await _demo_price(session, workspace_id)
+            if price is None:
+                return None
+            link = await session.scalar(
+                select(PaymentLink)
+                .where(
+                    PaymentLink.workspace_id == workspace_id,
+                    PaymentLink.mode == Mode.TEST,
+                    PaymentLink.price_id == price.id,
+                    PaymentLink.active.is_(True),
+                )
+                .order_by(PaymentLink.created_at)
+                .limit(1)
+            )
+            if link is None:
+                link = await payment_links.create_link(
+                    session,
+                    scope=Scope(workspace_id=workspace_id, mode=Mode.TEST),
+                    data=PaymentLinkCreate(price=price.id),
+                    registry=registry,
+                    clock=system_clock,
+                )
+            return payment_links.link_url(base_url, link.id)
+    finally:
+        await engine.dispose()
+
+
+async def _demo_price(session: AsyncSession, workspace_id: str) -> Price | None:
+    """The demo workspace's first active price: the one `seed_demo` made, unless archived."""
+    price: Price | None = await session.scalar(
+        select(Price)
+        .where(Price.workspace_id == workspace_id, Price.active.is_(True))
+        .order_by(Price.created_at)
+        .limit(1)
+    )
+    return price
