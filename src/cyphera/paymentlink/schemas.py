@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.config import JsonDict
 
-from cyphera.checkout.schemas import NetworkKey, ObjectId, TokenSymbol, Url
+from cyphera.checkout.schemas import AcceptedNetworks, AcceptedTokens, ObjectId, Quantity, Url
 from cyphera.kit.clock import to_unix
 from cyphera.kit.metadata import Metadata
 from cyphera.kit.pagination import ListParams
@@ -96,18 +96,14 @@ class PaymentLinkCreate(RequestModel):
     )
 
     price: ObjectId
-    quantity: int = Field(default=1, ge=1, le=10_000)
-    networks: list[NetworkKey] | None = Field(
+    quantity: Quantity = 1
+    networks: AcceptedNetworks | None = Field(
         default=None,
-        min_length=1,
-        max_length=16,
         description="The networks customers may pay on (keys from `GET /v1/networks`). "
         "Default: every network of this mode with a payout address when the link is visited.",
     )
-    tokens: list[TokenSymbol] | None = Field(
+    tokens: AcceptedTokens | None = Field(
         default=None,
-        min_length=1,
-        max_length=8,
         description="The tokens customers may pay with. Default: every token the accepted "
         "networks carry.",
     )
