@@ -106,6 +106,19 @@ CALLS: dict[tuple[str, str], Call] = {
         path_params=lambda owned: {"checkout_id": owned["checkout"]},
         body=lambda owned: {"signature": "0x" + "11" * 65},
     ),
+    ("GET", "/v1/payment_links"): Call(expect=200, is_list=True),
+    ("POST", "/v1/payment_links"): Call(expect=404, body=lambda owned: {"price": owned["price"]}),
+    ("GET", "/v1/payment_links/{payment_link_id}"): Call(
+        expect=404, path_params=lambda owned: {"payment_link_id": owned["payment_link"]}
+    ),
+    ("POST", "/v1/payment_links/{payment_link_id}"): Call(
+        expect=404,
+        path_params=lambda owned: {"payment_link_id": owned["payment_link"]},
+        body=lambda owned: {"active": False, "metadata": {"hijacked": "yes"}},
+    ),
+    ("GET", "/v1/payment_links/{payment_link_id}/qr.svg"): Call(
+        expect=404, path_params=lambda owned: {"payment_link_id": owned["payment_link"]}
+    ),
     ("GET", "/v1/subscriptions"): Call(expect=200, is_list=True),
     ("GET", "/v1/subscriptions/{subscription_id}"): Call(
         expect=404, path_params=lambda owned: {"subscription_id": owned["subscription"]}
@@ -459,8 +472,12 @@ async def _owner_billing_objects(
             metadata_={},
             **tenant,
         )
-        session.add_all([payment, checkout])
+        payment_link = models.PaymentLink(
+            id=new_id("plink"), price_id=price_id, quantity=1, active=True, metadata_={}, **tenant
+        )
+        session.add_all([payment, checkout, payment_link])
     return {
+        "payment_link": payment_link.id,
         "permission": permission.id,
         "subscription": subscription.id,
         "invoice": invoice.id,
@@ -486,6 +503,7 @@ async def _owner_view(api: httpx.AsyncClient) -> list[Any]:
             "/v1/webhook_endpoints",
             "/v1/test_clocks",
             "/v1/coupons",
+            "/v1/payment_links",
         )
     ]
 

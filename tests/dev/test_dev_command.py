@@ -120,6 +120,7 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
     first = DevProcess(dev_home, ports)
     try:
         checkout_url = first.wait_for(r"demo checkout\s+(\S+)").group(1)
+        link_url = first.wait_for(r"demo link\s+(\S+/l/plink_\w+)").group(1)
         portal_url = first.wait_for(r"portal\s+(\S+/portal)").group(1)
         dashboard_url = first.wait_for(r"dashboard\s+(\S+/dashboard)").group(1)
         key = first.wait_for(r"demo API key\s+(sk_test_\w+)").group(1)
@@ -129,6 +130,13 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
         assert page.status_code == 200
         assert "Pro plan" in page.text
         assert "$19.99" in page.text
+        # The printed payment link opens a new checkout of the same price at every visit.
+        visits = [httpx.get(link_url, follow_redirects=True) for _ in range(2)]
+        for visit in visits:
+            assert visit.status_code == 200
+            assert "Pro plan" in visit.text
+            assert [r.status_code for r in visit.history] == [303]
+        assert visits[0].url != visits[1].url
         assert httpx.get(f"{first.api_url}/healthz").status_code == 200
         prices = httpx.get(
             f"{first.api_url}/v1/prices", headers={"Authorization": f"Bearer {key}"}
@@ -201,6 +209,8 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
 
     second = DevProcess(dev_home, ports)
     try:
+        # The same demo link, found again rather than made twice.
+        assert second.wait_for(r"demo link\s+(\S+)").group(1) == link_url
         second.wait_for(r"Press Ctrl-C to stop")
         # The same demo workspace and key: the database was kept, no second seed happened.
         assert "sk_test_" not in "".join(second.output)

@@ -18,6 +18,7 @@ from cyphera.customer.endpoints import router as customer_router
 from cyphera.event.endpoints import router as event_router
 from cyphera.invoice.page import router as hosted_invoice_router
 from cyphera.network.endpoints import router as network_router
+from cyphera.paymentlink.endpoints import router as payment_link_router
 from cyphera.permission.endpoints import router as permission_router
 from cyphera.portal.endpoints import router as portal_router
 from cyphera.subscription.discount_endpoints import router as discount_router
@@ -48,6 +49,7 @@ ROUTERS: list[APIRouter] = [
     discount_router,
     invoice_lines_router,
     portal_router,
+    payment_link_router,
 ]
 
 

@@ -101,6 +101,10 @@ _CHECKOUT_SESSION_EXAMPLE: JsonDict = {
 NetworkKey = Annotated[StorableStr, StringConstraints(min_length=1, max_length=40)]
 TokenSymbol = Annotated[StorableStr, StringConstraints(min_length=1, max_length=16)]
 ObjectId = Annotated[StorableStr, StringConstraints(min_length=1, max_length=100)]
+# What a session sells and offers; payment links take the same, for the sessions they open.
+Quantity = Annotated[int, Field(ge=1, le=10_000)]
+AcceptedNetworks = Annotated[list[NetworkKey], Field(min_length=1, max_length=16)]
+AcceptedTokens = Annotated[list[TokenSymbol], Field(min_length=1, max_length=8)]
 
 
 def _checksum(value: str | None) -> str | None:
@@ -132,18 +136,14 @@ class CheckoutSessionCreate(RequestModel):
     )
 
     price: ObjectId
-    quantity: int = Field(default=1, ge=1, le=10_000)
-    networks: list[NetworkKey] | None = Field(
+    quantity: Quantity = 1
+    networks: AcceptedNetworks | None = Field(
         default=None,
-        min_length=1,
-        max_length=16,
         description="The networks the customer may pay on (keys from `GET /v1/networks`). "
         "Default: every network of this mode with a payout address.",
     )
-    tokens: list[TokenSymbol] | None = Field(
+    tokens: AcceptedTokens | None = Field(
         default=None,
-        min_length=1,
-        max_length=8,
         description='The tokens the customer may pay with, e.g. `["USDC", "USDT"]`. '
         "Default: every token the accepted networks carry.",
     )

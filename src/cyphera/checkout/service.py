@@ -115,6 +115,58 @@ def _accepted(
     return chosen, wanted_tokens
 
 
+async def usable_price(session: AsyncSession, scope: Scope, price_id: str) -> Price:
+    """The price `price_id` of `scope` if a checkout can sell it: active, recurring, above 0.
+
+    Unknown (or another tenant's) is `CheckoutSessionNotFound` on ``price``; otherwise
+    `PriceNotUsable`.
+    """
+    price = (
+        await session.execute(
+            select(Price).where(
+                Price.id == price_id,
+                Price.workspace_id == scope.workspace_id,
+                Price.mode == scope.mode,
+            )
+        )
+    ).scalar_one_or_none()
+    if price is None:
+        raise errors.CheckoutSessionNotFound(f"no such price: {price_id}", param="price")
+    if not price.active or price.type is not PriceType.RECURRING:
+        raise errors.PriceNotUsable("checkout needs an active recurring price", param="price")
+    if price.unit_amount == 0:
+        # A permission to move 0 per period is no permission: nothing to grant or collect.
+        raise errors.PriceNotUsable(
+            "checkout needs a price above 0: a free price has nothing to collect on-chain",
+            param="price",
+        )
+    return price
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """What a session offers (`_accepted`), and the payout address of each network of `scope`."""
+
+    networks: list[Network]
+    tokens: list[str]
+    payouts: Mapping[str, str]
+
+
+async def offer(
+    session: AsyncSession,
+    scope: Scope,
+    registry: NetworkRegistry,
+    *,
+    networks: Sequence[str] | None,
+    tokens: Sequence[str] | None,
+) -> Offer:
+    """The networks and tokens a session of `scope` would offer for `networks` × `tokens` (None:
+    the defaults), each checked: `NetworkUnsupported`, `TokenUnsupported`, `PayoutAddressMissing`."""
+    payouts = await payout_addresses(session, scope)
+    chosen, symbols = _accepted(registry, scope.mode, payouts, networks=networks, tokens=tokens)
+    return Offer(networks=chosen, tokens=symbols, payouts=payouts)
+
+
 async def _session_clock(
     session: AsyncSession, scope: Scope, test_clock_id: str | None, clock: Clock
 ) -> Clock:
@@ -160,23 +212,7 @@ async def create_session(
     """
     scope = Scope(workspace_id, mode)
     clock = await _session_clock(session, scope, test_clock_id, clock)
-    price = (
-        await session.execute(
-            select(Price).where(
-                Price.id == price_id, Price.workspace_id == workspace_id, Price.mode == mode
-            )
-        )
-    ).scalar_one_or_none()
-    if price is None:
-        raise errors.CheckoutSessionNotFound(f"no such price: {price_id}", param="price")
-    if not price.active or price.type is not PriceType.RECURRING:
-        raise errors.PriceNotUsable("checkout needs an active recurring price", param="price")
-    if price.unit_amount == 0:
-        # A permission to move 0 per period is no permission: nothing to grant or collect.
-        raise errors.PriceNotUsable(
-            "checkout needs a price above 0: a free price has nothing to collect on-chain",
-            param="price",
-        )
+    price = await usable_price(session, scope, price_id)
     if coupon_id is not None:
         await coupons.redeemable(
             session, scope=scope, coupon_id=coupon_id, currency=price.currency, now=clock.now()
@@ -194,10 +230,9 @@ async def create_session(
             tokens = [token_symbol]
         elif token_symbol.upper() not in {t.upper() for t in tokens}:
             raise errors.TokenUnsupported(f"{token_symbol} is not among `tokens`", param="token")
-    payouts = await payout_addresses(session, scope)
-    accepted_networks, accepted_tokens = _accepted(
-        registry, mode, payouts, networks=networks, tokens=tokens
-    )
+    accepted = await offer(session, scope, registry, networks=networks, tokens=tokens)
+    payouts = accepted.payouts
+    accepted_networks, accepted_tokens = accepted.networks, accepted.tokens
     now = clock.now().replace(microsecond=0)
     checkout = CheckoutSession(
         id=new_id("cs"),

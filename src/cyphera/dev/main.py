@@ -15,7 +15,7 @@ from cyphera.chain.networks import rpc_env_var
 from cyphera.config import Settings, SignerClientSettings
 from cyphera.dev import stack
 from cyphera.dev.record import RunningStack
-from cyphera.dev.seed import demo_owner_address, open_demo_checkout, seed_demo
+from cyphera.dev.seed import demo_owner_address, open_demo_checkout, open_demo_link, seed_demo
 from cyphera.dev.supervisor import Child, Supervisor
 from cyphera.exceptions import Unavailable
 from cyphera.payment.signer_gateway import SignerGateway
@@ -143,6 +143,14 @@ def run(settings: Settings) -> int:
                 await demo_gateway.close()
             if checkout_url is not None:
                 lines.append(f"  demo checkout {checkout_url}")
+            link_url = await open_demo_link(
+                database_url,
+                workspace_id=seeded.workspace_id,
+                registry=devnet.registry,
+                base_url=api,
+            )
+            if link_url is not None:
+                lines.append(f"  demo link     {link_url}")
             lines.append(f"  portal        {api}/portal   (customers sign in with their wallet)")
             lines.append(
                 f"  dashboard     {api}/dashboard   (sign in with anvil's account 0, "

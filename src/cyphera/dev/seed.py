@@ -6,6 +6,8 @@ a hash) is shown on the first run alone.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,9 +28,11 @@ from cyphera.db.engine import create_engine, create_sessionmaker, transaction
 from cyphera.dev.stack import merchant_payout_address
 from cyphera.kit.clock import system_clock
 from cyphera.kit.hosted import checkout_page_url, hosted_secret
-from cyphera.models import Price, Workspace
+from cyphera.models import PaymentLink, Price, Workspace
 from cyphera.models.mixins import Mode
 from cyphera.payment.gateway import ChargeGateway
+from cyphera.paymentlink import service as payment_links
+from cyphera.paymentlink.schemas import PaymentLinkCreate
 from cyphera.workspace.service import create_workspace, set_payout_address
 from cyphera.workspace.team import add_owner
 
@@ -116,6 +120,59 @@ async def open_demo_checkout(
 ) -> str | None:
     """A fresh checkout session for the demo price, opened by the same service the API uses;
     returns its hosted page's URL (None if the demo price is gone)."""
+    async with _demo_price(database_url, workspace_id) as (session, price):
+        if price is None:
+            return None
+        created = await checkout_sessions.create_session(
+            session,
+            workspace_id=workspace_id,
+            mode=Mode.TEST,
+            price_id=price.id,
+            quantity=1,
+            registry=registry,
+            gateway=gateway,
+            clock=system_clock,
+            permission_lifetime=DEMO_PERMISSION_LIFETIME,
+        )
+        return checkout_page_url(base_url, created.id, secret=hosted_secret())
+
+
+async def open_demo_link(
+    database_url: str, *, workspace_id: str, registry: NetworkRegistry, base_url: str
+) -> str | None:
+    """The demo price's payment link, made by the same service the API uses on the first run and
+    found again on later ones; returns its URL (None if the demo price is gone)."""
+    async with _demo_price(database_url, workspace_id) as (session, price):
+        if price is None:
+            return None
+        link = await session.scalar(
+            select(PaymentLink)
+            .where(
+                PaymentLink.workspace_id == workspace_id,
+                PaymentLink.mode == Mode.TEST,
+                PaymentLink.price_id == price.id,
+                PaymentLink.active.is_(True),
+            )
+            .order_by(PaymentLink.created_at)
+            .limit(1)
+        )
+        if link is None:
+            link = await payment_links.create_link(
+                session,
+                scope=Scope(workspace_id=workspace_id, mode=Mode.TEST),
+                data=PaymentLinkCreate(price=price.id),
+                registry=registry,
+                clock=system_clock,
+            )
+        return payment_links.link_url(base_url, link.id)
+
+
+@asynccontextmanager
+async def _demo_price(
+    database_url: str, workspace_id: str
+) -> AsyncIterator[tuple[AsyncSession, Price | None]]:
+    """A transaction on the dev database, and the demo workspace's first active price (the one
+    `seed_demo` made, unless archived)."""
     engine = create_engine(DatabaseSettings(url=SecretStr(database_url), pool_size=1))
     try:
         async with transaction(create_sessionmaker(engine)) as session:
@@ -125,19 +182,6 @@ async def open_demo_checkout(
                 .order_by(Price.created_at)
                 .limit(1)
             )
-            if price is None:
-                return None
-            created = await checkout_sessions.create_session(
-                session,
-                workspace_id=workspace_id,
-                mode=Mode.TEST,
-                price_id=price.id,
-                quantity=1,
-                registry=registry,
-                gateway=gateway,
-                clock=system_clock,
-                permission_lifetime=DEMO_PERMISSION_LIFETIME,
-            )
-            return checkout_page_url(base_url, created.id, secret=hosted_secret())
+            yield session, price
     finally:
         await engine.dispose()

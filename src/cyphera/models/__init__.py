@@ -14,6 +14,7 @@ from cyphera.models.invoice import Invoice
 from cyphera.models.invoice_line_item import InvoiceLineItem
 from cyphera.models.member import Member
 from cyphera.models.payment import Payment
+from cyphera.models.payment_link import PaymentLink
 from cyphera.models.payout_address import PayoutAddress
 from cyphera.models.permission import Permission
 from cyphera.models.portal import BillingPortalSession, PortalSession
@@ -42,6 +43,7 @@ __all__ = [
     "InvoiceLineItem",
     "Member",
     "Payment",
+    "PaymentLink",
     "PayoutAddress",
     "Permission",
     "PortalSession",

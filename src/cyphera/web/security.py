@@ -29,7 +29,7 @@ PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Robots-Tag": "noindex, nofollow",
 }
-PAGE_PREFIXES = ("/pay/", "/portal", "/dashboard")
+PAGE_PREFIXES = ("/pay/", "/portal", "/dashboard", "/l/")
 
 
 class PageSecurityMiddleware:

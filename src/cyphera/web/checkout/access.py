@@ -19,14 +19,16 @@ KEY_HEADER = "Cyphera-Checkout-Key"
 MAX_KEY_LENGTH = 128
 
 
-async def limit(request: Request, checkout_id: str) -> None:
+async def limit(request: Request, checkout_id: str, *, prefix: str = "") -> None:
+    """Count a request against `checkout_id` (or another public object's id, under its own
+    `prefix`) and the client address; ``429 rate_limited`` past the checkout page's limit."""
     settings = request.app.state.settings
     client = client_address(
         request.client.host if request.client is not None else None,
         request.headers.getlist("x-forwarded-for"),
         settings.api.trusted_proxies,
     )
-    await rate_limits(request).checkout_page.hit(f"{checkout_id[:64]}:{client}")
+    await rate_limits(request).checkout_page.hit(f"{prefix}{checkout_id[:64]}:{client}")
 
 
 def key_of(value: str | None) -> str:
