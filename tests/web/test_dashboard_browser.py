@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from eth_account.signers.local import LocalAccount
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from cyphera.models import AuditEntry, Price, Subscription
 from tests.auth.signin import SignedIn, join, owner_of_new_workspace
 from tests.fixtures.platform import Platform, customer_account, run_worker_once, subscribe
-from tests.web.checkout_flow import DESKTOP, capture
+from tests.web.checkout_flow import DESKTOP, capture, wallet_context
 from tests.web.wallet import INIT_SCRIPT, FakeWallet
 
 
@@ -153,18 +154,27 @@ async def test_a_merchant_signs_in_reads_the_figures_and_cancels_with_a_preview(
     await context.close()
 
 
-async def test_a_merchant_makes_a_product_and_a_price_and_advances_a_test_clock(
+async def test_a_merchant_makes_a_product_a_price_and_a_payment_link_a_customer_pays(
     platform: Platform, browser: Browser, screenshots: Path
 ) -> None:
+    chain = platform.chain
+    merchant = chain.new_account(ether=0).address
     async with httpx.AsyncClient(base_url=platform.api_url) as api:
         owner, workspace_id = await owner_of_new_workspace(api, "Acme")
+        key = await _secret_key(api, owner, workspace_id)
+        payout = await api.post(
+            "/v1/payout_addresses/local",
+            json={"address": merchant},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert payout.status_code == 200, payout.text
     context = await _browser_for(browser, owner.wallet)
     page = await context.new_page()
     await page.goto(f"{platform.api_url}/dashboard")
     await page.get_by_role("button", name="Connect Test Wallet").click()
     await page.wait_for_url(f"**/dashboard/{workspace_id}/test")
 
-    # Given no products: the empty state, then a product and a price made from the page
+    # Given no products: the empty state, then a product and two prices made from the page
     await page.get_by_role("link", name="Products").click()
     await expect(page.locator("[data-empty]")).to_contain_text("No products yet")
     await capture(page, screenshots, "products-empty", prefix="dashboard")
@@ -173,15 +183,21 @@ async def test_a_merchant_makes_a_product_and_a_price_and_advances_a_test_clock(
     await expect(page.locator("[data-notice]")).to_have_text("Product created.")
     product = page.locator("[data-product]")
     await product.get_by_label("Amount (USD)").fill("29.99")
-    await product.get_by_label("Trial days").fill("7")
     await product.get_by_role("button", name="Add price").click()
-    price_row = page.locator("[data-price]")
-    await expect(price_row).to_contain_text("$29.99 per month")
-    await expect(price_row).to_contain_text("7 days")
+    await product.get_by_label("Amount (USD)").fill("299")
+    await product.get_by_label("Every").select_option("year")
+    await product.get_by_label("Trial days").fill("14")
+    await product.get_by_role("button", name="Add price").click()
+    prices = page.locator("[data-price]")
+    await expect(prices).to_have_count(2)
+    await expect(prices.filter(has_text="$299.00 per year")).to_contain_text("14 days")
     await capture(page, screenshots, "products", prefix="dashboard")
     async with platform.sessionmaker() as db:
-        [price] = (await db.scalars(select(Price).where(Price.workspace_id == workspace_id))).all()
-        assert (price.unit_amount, price.trial_period_days, price.active) == (2999, 7, True)
+        made = (await db.scalars(select(Price).where(Price.workspace_id == workspace_id))).all()
+        assert sorted((p.unit_amount, p.recurring_interval, p.trial_period_days) for p in made) == [
+            (2999, "month", None),
+            (29900, "year", 14),
+        ]
 
     # And an amount that is not dollars and cents is refused, and nothing is made
     await product.get_by_label("Amount (USD)").fill("19.999")
@@ -190,12 +206,43 @@ async def test_a_merchant_makes_a_product_and_a_price_and_advances_a_test_clock(
     await capture(page, screenshots, "error", prefix="dashboard")
     async with platform.sessionmaker() as db:
         count = select(func.count()).select_from(Price).where(Price.workspace_id == workspace_id)
-        assert await db.scalar(count) == 1
+        assert await db.scalar(count) == 2
 
-    # When the price is archived, it says so
-    await page.goto(f"{platform.api_url}/dashboard/{workspace_id}/test/products")
-    await page.get_by_role("button", name="Archive").click()
-    await expect(page.locator("[data-price]")).to_contain_text("archived")
+    # When they make a payment link for the monthly price, with its QR code
+    await page.goto(f"{platform.api_url}/dashboard/{workspace_id}/test/payment_links")
+    await expect(page.locator("[data-empty]")).to_contain_text("No payment links yet")
+    await page.get_by_label("Price").select_option(label="Team plan · $29.99 per month")
+    await page.get_by_role("button", name="Create payment link").click()
+    link_row = page.locator("[data-link]")
+    await expect(link_row).to_have_count(1)
+    await link_row.get_by_text("QR code").click()
+    qr = link_row.locator("[data-qr]")
+    await expect(qr).to_be_visible()
+    assert await qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    await capture(page, screenshots, "payment-links", prefix="dashboard")
+    link_url = await link_row.locator("[data-link-url]").get_attribute("href")
+    assert link_url is not None
+
+    # Then a customer pays through it, on chain
+    customer = FakeWallet(customer_account(chain), rpc_url=chain.rpc_url)
+    paying = await wallet_context(browser, customer, DESKTOP)
+    checkout = await paying.new_page()
+    await checkout.goto(f"{platform.api_url}{urlsplit(link_url).path}")
+    await checkout.wait_for_url("**/pay/cs_*")
+    await checkout.get_by_role("button", name="Connect Test Wallet").click()
+    await checkout.get_by_role("button", name="Approve in wallet").click()
+    done = checkout.locator("[data-step=done] h1")
+    await expect(done).to_be_visible(timeout=30_000)
+    await expect(done).to_have_text("You are subscribed")
+    assert chain.token_balance("USDC", merchant) == 2999 * 10**4
+    await paying.close()
+
+    # And the figures show it; archiving the price says so
+    await page.get_by_role("link", name="Home").click()
+    await expect(page.locator("[data-figure=mrr]")).to_have_text("$29.99")
+    await page.get_by_role("link", name="Products").click()
+    await prices.filter(has_text="$29.99 per month").get_by_role("button", name="Archive").click()
+    await expect(prices.filter(has_text="$29.99 per month")).to_contain_text("archived")
 
     # And a test clock made and advanced from the page moves once the worker has run
     await page.get_by_role("link", name="Test clocks").click()
