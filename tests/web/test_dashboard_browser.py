@@ -87,6 +87,17 @@ async def test_a_merchant_signs_in_reads_the_figures_and_cancels_with_a_preview(
     await expect(rows).to_have_count(1)
     assert await rows.first.get_attribute("data-subscription") == subscription_id
     await capture(page, screenshots, "subscriptions", prefix="dashboard")
+    # And customers, invoices and payments list this workspace's, and only those
+    for section, expected in (
+        ("Customers", "0x"),
+        ("Invoices", "paid"),
+        ("Payments", "succeeded"),
+    ):
+        await page.get_by_role("link", name=section).click()
+        listed = page.locator("[data-row]")
+        await expect(listed).to_have_count(1)
+        await expect(listed).to_contain_text(expected)
+        await capture(page, screenshots, section.lower(), prefix="dashboard")
     foreign = await page.goto(
         f"{platform.api_url}/dashboard/{workspace_id}/test/subscriptions/{theirs['subscription']}"
     )

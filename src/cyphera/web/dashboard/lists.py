@@ -1,0 +1,204 @@
+"""The dashboard's plain lists: customers, invoices, payments — the API's pages, as tables.
+
+Each is `list_scoped` (newest first, cursor pages on ``(created_at, id)``) in the member's
+workspace and mode, rendered by one template (``dashboard/table.html``) from its columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from cyphera.auth.dependencies import ClockDep, SessionDep
+from cyphera.auth.resources import list_scoped
+from cyphera.chain.networks import NetworkRegistry
+from cyphera.customer.service import list_customers
+from cyphera.exceptions import AppError
+from cyphera.invoice.page import hosted_invoice_url
+from cyphera.kit.hosted import hosted_secret
+from cyphera.kit.money import format_cents
+from cyphera.kit.pagination import Page, PageRequest
+from cyphera.models import Invoice, Payment
+from cyphera.payment.dependencies import RegistryDep
+from cyphera.web import words
+from cyphera.web.dashboard import access
+from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of
+
+router = APIRouter(include_in_schema=False)
+WS = access.PATH + "/{workspace_id}/{mode}"
+PAGE_SIZE = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    text: str
+    href: str | None = None
+    mono: bool = False
+
+
+async def _render(
+    request: Request,
+    session: SessionDep,
+    acting: access.Acting,
+    *,
+    section: str,
+    title: str,
+    empty: str,
+    columns: Sequence[str],
+    page: Page[Any],
+    cells: Callable[[Any], list[Cell]],
+) -> Response:
+    context = await frame(request, session, acting, section)
+    context |= {
+        "title": title,
+        "empty": empty,
+        "columns": columns,
+        "rows": [{"id": item.id, "cells": cells(item)} for item in page.items],
+        "next": page.items[-1].id if page.has_more and page.items else None,
+        "path": f"{acting.base}/{section}",
+    }
+    return pages_of(request).render("dashboard/table.html", context)
+
+
+@router.get(WS + "/customers", response_class=HTMLResponse)
+async def dashboard_customers(
+    workspace_id: str,
+    mode: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    starting_after: str | None = None,
+) -> Response:
+    try:
+        acting = await access.acting(
+            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
+        )
+        page = await list_customers(
+            session,
+            scope=acting.scope,
+            page=PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+        )
+    except AppError as exc:
+        return failed(request, exc)
+    return await _render(
+        request,
+        session,
+        acting,
+        section="customers",
+        title="Customers",
+        empty="No customers yet. A customer appears when a wallet first subscribes.",
+        columns=["Wallet", "Email", "Since", "Subscriptions"],
+        page=page,
+        cells=lambda c: [
+            Cell(c.address, mono=True),
+            Cell(c.email or "—"),
+            Cell(words.date(c.created_at)),
+            Cell("View", href=f"{acting.base}/subscriptions?q={c.address}"),
+        ],
+    )
+
+
+@router.get(WS + "/invoices", response_class=HTMLResponse)
+async def dashboard_invoices(
+    workspace_id: str,
+    mode: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    starting_after: str | None = None,
+) -> Response:
+    try:
+        acting = await access.acting(
+            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
+        )
+        page = await list_scoped(
+            session,
+            Invoice,
+            acting.scope,
+            PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+        )
+    except AppError as exc:
+        return failed(request, exc)
+    settings = request.app.state.settings
+    secret = hosted_secret(environment=settings.environment)
+    return await _render(
+        request,
+        session,
+        acting,
+        section="invoices",
+        title="Invoices",
+        empty="No invoices yet.",
+        columns=["Number", "Period", "Amount", "Status", "Subscription"],
+        page=page,
+        cells=lambda i: [
+            Cell(
+                i.number,
+                href=hosted_invoice_url(i.id, base_url=str(settings.api.public_url), secret=secret),
+            ),
+            Cell(f"{words.date(i.period_start)} – {words.date(i.period_end)}"),
+            Cell(format_cents(i.amount_due, i.currency)),
+            Cell(i.status.value),
+            Cell(
+                i.subscription_id or "—",
+                href=f"{acting.base}/subscriptions/{i.subscription_id}"
+                if i.subscription_id
+                else None,
+                mono=True,
+            ),
+        ],
+    )
+
+
+def _payment_cells(registry: NetworkRegistry) -> Callable[[Payment], list[Cell]]:
+    def cells(p: Payment) -> list[Cell]:
+        network = registry.get(p.network) if p.network in registry else None
+        token = network.token_by_address(p.token_address) if network else None
+        tx_url = network.explorer_tx_url(p.tx_hash) if network and p.tx_hash else None
+        return [
+            Cell(words.moment(p.created_at)),
+            Cell(format_cents(p.amount_cents)),
+            Cell(f"{network.name if network else p.network} · {token.symbol if token else '?'}"),
+            Cell(p.status.value + (f" ({p.failure_code})" if p.failure_code else "")),
+            Cell(f"{p.tx_hash[:10]}…" if p.tx_hash else "—", href=tx_url, mono=True),
+        ]
+
+    return cells
+
+
+@router.get(WS + "/payments", response_class=HTMLResponse)
+async def dashboard_payments(
+    workspace_id: str,
+    mode: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    registry: RegistryDep,
+    starting_after: str | None = None,
+) -> Response:
+    try:
+        acting = await access.acting(
+            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
+        )
+        page = await list_scoped(
+            session,
+            Payment,
+            acting.scope,
+            PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+        )
+    except AppError as exc:
+        return failed(request, exc)
+    return await _render(
+        request,
+        session,
+        acting,
+        section="payments",
+        title="Payments",
+        empty="No payments yet.",
+        columns=["Date", "Amount", "Network and token", "Status", "Transaction"],
+        page=page,
+        cells=_payment_cells(registry),
+    )
