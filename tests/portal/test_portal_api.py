@@ -146,6 +146,7 @@ async def _portal_nonce(client: httpx.AsyncClient) -> str:
     assert body["statement"] == STATEMENT
     assert body["domain"] == DOMAIN
     assert body["chain_ids"] == [1]
+    assert body["issued_at"] == "2026-03-01T12:00:00Z"  # the server's clock, not the wallet's
     return str(body["nonce"])
 
 

@@ -19,6 +19,7 @@ from cyphera.auth.account_dependencies import (
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.schemas import SiweVerify
 from cyphera.auth.sessions import issue_nonce, sign_in_with_ethereum
+from cyphera.auth.siwe import format_datetime
 from cyphera.kit.clock import to_unix
 from cyphera.web.dashboard import access
 
@@ -34,6 +35,7 @@ class DashboardNonce(BaseModel):
     uri: str
     statement: str
     chain_ids: list[int]
+    issued_at: str
     expires: int
 
 
@@ -58,6 +60,8 @@ async def dashboard_nonce(
         uri=f"{public}{access.PATH}",
         statement=STATEMENT,
         chain_ids=sorted(expect.chain_ids),
+        # The server's time: a wallet's clock may be off, the message's time must not be.
+        issued_at=format_datetime(nonce.created_at),
         expires=to_unix(nonce.expires_at),
     )
 

@@ -27,6 +27,7 @@ from cyphera.auth.account_dependencies import (
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.schemas import SiweVerify
 from cyphera.auth.sessions import issue_nonce
+from cyphera.auth.siwe import format_datetime
 from cyphera.chain.rpc import ChainRpc
 from cyphera.kit.clock import to_unix
 from cyphera.payment.dependencies import RegistryDep
@@ -45,6 +46,7 @@ class PortalNonce(BaseModel):
     uri: str
     statement: str
     chain_ids: list[int]
+    issued_at: str
     expires: int
 
 
@@ -81,6 +83,8 @@ async def portal_nonce(
         uri=sessions.portal_uri(access.public_url(request)),
         statement=sessions.STATEMENT,
         chain_ids=sorted(expect.chain_ids),
+        # The server's time: a wallet's clock may be off, the message's time must not be.
+        issued_at=format_datetime(nonce.created_at),
         expires=to_unix(nonce.expires_at),
     )
 

@@ -64,7 +64,7 @@ class SignIn {
       const nonce = await postJson(this.root.dataset.nonceUrl ?? "", {});
       const n = nonce.answer;
       if (!nonce.ok || !isObject(n) || !isString(n.nonce) || !isString(n.domain) || !isString(n.uri) ||
-          !isString(n.statement) || !isString(n.scheme) || !Array.isArray(n.chain_ids) ||
+          !isString(n.statement) || !isString(n.scheme) || !isString(n.issued_at) || !Array.isArray(n.chain_ids) ||
           !n.chain_ids.every((c) => typeof c === "number")) {
         throw new Failure(errorMessage(n, nonce.status));
       }
@@ -74,7 +74,7 @@ class SignIn {
       const chainId = allowed.includes(walletChain) ? walletChain : (allowed[0] ?? 1);
       const message = createSiweMessage({
         address, chainId, domain: n.domain, nonce: n.nonce, uri: n.uri, version: "1",
-        statement: n.statement, scheme: n.scheme, issuedAt: new Date(),
+        statement: n.statement, scheme: n.scheme, issuedAt: new Date(n.issued_at),
       });
       this.show("signing");
       const signature = await ask(wallet.provider, "personal_sign", [toHex(message), address]);
