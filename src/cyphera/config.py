@@ -97,6 +97,10 @@ class ChainSettings(BaseModel):
     """Where the local chain's deploy record is; RPC URLs come from ``CYPHERA_RPC_<NETWORK>``."""
 
     local_deployment: Path | None = None
+    # Where the revocation watch starts on a network it has never read (by network key, the
+    # first block to read, e.g. ``{"base": 23000000}``); by default it starts at the safe head.
+    # Only a network without a cursor yet uses it.
+    watch_start_blocks: dict[str, int] = Field(default_factory=dict)
 
     def local_deployment_path(self, home: Path) -> Path:
         return self.local_deployment or home / "local-deployment.json"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,3 +22,5 @@ class WorkerContext:
     clock: Clock
     # The networks, for the test clocks' advance to move the local chain's time (none: it doesn't).
     registry: NetworkRegistry | None = None
+    # The revocation watch: where it starts on a network it never read (`ChainSettings`).
+    watch_start_blocks: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))

@@ -21,6 +21,7 @@ async def run_worker(settings: Settings) -> None:
             gateway=gateway,
             clock=system_clock,
             registry=network_registry(settings),
+            watch_start_blocks=dict(settings.chain.watch_start_blocks),
         )
         async with app.open_async():
             await app.run_worker_async(additional_context=additional_context(context))
