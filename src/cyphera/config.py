@@ -91,6 +91,8 @@ class BillingSettings(BaseModel):
     scheduler_interval_seconds: int = Field(default=60, ge=1)
     # How long a granted permission stays valid on-chain; the customer re-authorises after that.
     permission_lifetime_days: int = Field(default=3 * 365, ge=1, le=10 * 365)
+    # How long before a permission expires the merchant gets ``permission.expiring`` (once).
+    permission_expiry_notice_days: int = Field(default=7, ge=1, le=365)
 
 
 class ChainSettings(BaseModel):

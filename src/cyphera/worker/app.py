@@ -11,6 +11,7 @@ from typing import Any
 
 import procrastinate
 
+from cyphera.permission import expiry
 from cyphera.subscription import billing, revocation_watch, scheduler
 from cyphera.testclock import clock as test_clocks
 from cyphera.testclock import service as test_clock_service
@@ -87,6 +88,14 @@ def register_tasks(app: procrastinate.App) -> None:
             context.registry,
             clock=context.clock,
             start_blocks=context.watch_start_blocks,
+        )
+
+    @app.periodic(cron="* * * * *", periodic_id=expiry.TASK)
+    @app.task(name=expiry.TASK, pass_context=True, queueing_lock=expiry.TASK)
+    async def notify_expiring(job_context: procrastinate.JobContext, timestamp: int) -> None:
+        context = _context(job_context)
+        await expiry.notify_expiring(
+            context.sessionmaker, clock=context.clock, notice=context.permission_expiry_notice
         )
 
     @app.periodic(cron="*/10 * * * *", periodic_id=housekeeping.TASK)

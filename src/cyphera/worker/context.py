@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import MappingProxyType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,3 +25,5 @@ class WorkerContext:
     registry: NetworkRegistry | None = None
     # The revocation watch: where it starts on a network it never read (`ChainSettings`).
     watch_start_blocks: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # How long before a permission expires ``permission.expiring`` is recorded.
+    permission_expiry_notice: timedelta = timedelta(days=7)
