@@ -247,3 +247,26 @@ async def test_the_worker_follows_revocations_and_charges_nothing_at_the_period_
         assert await db.scalar(select(func.count()).select_from(Payment)) == payments_before
     assert platform.chain.token_balance("USDC", merchant) == PRICE_UNITS
     assert await count_events(platform, "permission.revoked") == 1
+
+
+async def test_a_revocation_reorged_away_inside_the_depth_is_never_applied(
+    platform: Platform, workspace: WorkspaceKeys
+) -> None:
+    rpc = ChainRpc(platform.registry)
+    network = deeper(platform, confirmations=3)
+    customer, _, subscription_id = await subscribed(platform, workspace)
+    await watch_network(platform.sessionmaker, rpc, network, clock=platform.clock)
+    block = await revoke_on_chain(platform, customer, subscription_id)
+    await watch_network(platform.sessionmaker, rpc, network, clock=platform.clock)
+
+    # The block holding it is replaced by one without it before it had its confirmations
+    platform.chain.w3.provider.make_request("anvil_reorg", [1, []])  # type: ignore[arg-type]
+    platform.chain.mine(3)
+    assert platform.chain.w3.eth.get_block(block)["transactions"] == []
+    result = await watch_network(platform.sessionmaker, rpc, network, clock=platform.clock)
+
+    assert result.to_block is not None
+    assert result.to_block > block
+    assert (result.logs, result.revoked) == (0, [])
+    async with platform.sessionmaker() as db:
+        assert (await db.get_one(Subscription, subscription_id)).status.value == "active"

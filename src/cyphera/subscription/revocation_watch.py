@@ -106,38 +106,32 @@ async def watch_network(
         if next_block > head:
             break
         to_block = min(next_block + blocks_per_request - 1, head)
-        logs = [
-            entry
-            for entry in await rpc.get_logs(
-                network.chain_id,
-                address=manager,
-                topics=[DISABLED_DELEGATION_TOPIC],
-                from_block=next_block,
-                to_block=to_block,
-            )
-            if not entry.removed and entry.address.lower() == manager.lower()
-        ]
-        named = _named_hashes(logs)
-        ours = await _ours(sessionmaker, network, set(named.values()))
-        times = await _block_times(rpc, network, [e for e in logs if named.get(id(e)) in ours])
+        logs = await rpc.get_logs(
+            network.chain_id,
+            address=manager,
+            topics=[DISABLED_DELEGATION_TOPIC],
+            from_block=next_block,
+            to_block=to_block,
+        )
+        disabled = _disabled(logs, manager)
+        ours = await _ours(sessionmaker, network, {hash_hex for _, hash_hex in disabled})
+        mine = [(block, hash_hex) for block, hash_hex in disabled if hash_hex in ours]
+        times = await _block_times(rpc, network, logs, {block for block, _ in mine})
         async with transaction(sessionmaker) as session:
             cursor = await session.get(ChainCursor, network.key, with_for_update=True)
             if cursor is None or cursor.last_block != next_block - 1:
                 # Another run applied this range first; it goes on from there.
                 break
-            for entry in logs:
-                hash_hex = named.get(id(entry))
-                if hash_hex is None:
-                    continue
-                at = from_unix(times[entry.block_number]) if entry.block_number in times else None
+            for block, hash_hex in mine:
                 result.revoked += await _apply(
-                    session, network, hash_hex, at=at or clock.now(), manager=manager
+                    session, network, hash_hex, at=from_unix(times[block]), manager=manager
                 )
             cursor.last_block = to_block
             cursor.updated_at = clock.now()
-        result.from_block = result.from_block if result.from_block is not None else next_block
+        if result.from_block is None:
+            result.from_block = next_block
         result.to_block = to_block
-        result.logs += len(logs)
+        result.logs += len(disabled)
         next_block = to_block + 1
     return result
 
@@ -215,16 +209,20 @@ async def _cursor(
         return cursor.last_block
 
 
-def _named_hashes(logs: Sequence[ChainLog]) -> dict[int, str]:
-    """Each log's disabled delegation hash (0x-hex), by the log's identity; undecodable ones are
-    not ours to read (the topic filter already asked for DisabledDelegation)."""
-    named: dict[int, str] = {}
+def _disabled(logs: Sequence[ChainLog], manager: str) -> list[tuple[int, str]]:
+    """(block, disabled delegation hash as 0x-hex) of each live ``DisabledDelegation`` log of
+    `manager`, in chain order; anything else (a reorged log, another contract, a log that does
+    not decode) is not ours to read."""
+    disabled: list[tuple[int, str]] = []
     for entry in logs:
+        if entry.removed or entry.address.lower() != manager.lower():
+            continue
         try:
-            named[id(entry)] = "0x" + decode_disabled_delegation(entry.topics).delegation_hash.hex()
+            event = decode_disabled_delegation(entry.topics)
         except DelegationError:
             continue
-    return named
+        disabled.append((entry.block_number, "0x" + event.delegation_hash.hex()))
+    return disabled
 
 
 async def _ours(
@@ -245,10 +243,16 @@ async def _ours(
         return set(found)
 
 
-async def _block_times(rpc: ChainRpc, network: Network, logs: Sequence[ChainLog]) -> dict[int, int]:
-    """The timestamps of the blocks holding `logs` (from the logs when the node includes them)."""
-    times = {e.block_number: e.block_timestamp for e in logs if e.block_timestamp is not None}
-    for number in sorted({e.block_number for e in logs} - times.keys()):
+async def _block_times(
+    rpc: ChainRpc, network: Network, logs: Sequence[ChainLog], blocks: set[int]
+) -> dict[int, int]:
+    """The timestamps of `blocks` (from the logs when the node includes them, else read)."""
+    times = {
+        e.block_number: e.block_timestamp
+        for e in logs
+        if e.block_number in blocks and e.block_timestamp is not None
+    }
+    for number in sorted(blocks - times.keys()):
         times[number] = await rpc.block_timestamp(network.chain_id, number)
     return times
 
