@@ -5,7 +5,7 @@ applied. ``permissions.revocation_hash`` is the hash of the customer's own (root
 the one ``disableDelegation`` disables and ``DisabledDelegation`` names; existing rows are
 backfilled from their stored context (the same for a single-delegation context as
 ``delegation_hash``, which is the period caveat's delegation). ``permissions.expiry_notified_at``
-records the one ``permission.expiring`` event.
+records the one ``permission.expiring`` event (a partial index keeps the minutely look-up small).
 
 Revision ID: 0015
 Revises: 0014
@@ -48,6 +48,12 @@ def upgrade() -> None:
     op.create_index(
         "ix_permissions_chain_id_revocation_hash", "permissions", ["chain_id", "revocation_hash"]
     )
+    op.create_index(
+        "ix_permissions_expiry_unnotified",
+        "permissions",
+        ["expires_at"],
+        postgresql_where=sa.text("expiry_notified_at IS NULL AND status = 'active'"),
+    )
 
 
 def _backfill_revocation_hashes() -> None:
@@ -72,6 +78,7 @@ def _backfill_revocation_hashes() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_permissions_expiry_unnotified", table_name="permissions")
     op.drop_index("ix_permissions_chain_id_revocation_hash", table_name="permissions")
     op.drop_column("permissions", "revocation_hash")
     op.drop_column("permissions", "expiry_notified_at")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cyphera.db.base import Base, TimestampMixin
@@ -34,6 +34,12 @@ class Permission(TenantMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("chain_id", "delegation_hash"),
         Index("ix_permissions_chain_id_revocation_hash", "chain_id", "revocation_hash"),
+        # What the minutely expiry notice looks for: active permissions not yet notified.
+        Index(
+            "ix_permissions_expiry_unnotified",
+            "expires_at",
+            postgresql_where=text("expiry_notified_at IS NULL AND status = 'active'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
