@@ -91,12 +91,18 @@ class BillingSettings(BaseModel):
     scheduler_interval_seconds: int = Field(default=60, ge=1)
     # How long a granted permission stays valid on-chain; the customer re-authorises after that.
     permission_lifetime_days: int = Field(default=3 * 365, ge=1, le=10 * 365)
+    # How long before a permission expires the merchant gets ``permission.expiring`` (once).
+    permission_expiry_notice_days: int = Field(default=7, ge=1, le=365)
 
 
 class ChainSettings(BaseModel):
     """Where the local chain's deploy record is; RPC URLs come from ``CYPHERA_RPC_<NETWORK>``."""
 
     local_deployment: Path | None = None
+    # Where the revocation watch starts on a network it has never read (by network key, the
+    # first block to read, e.g. ``{"base": 23000000}``); by default it starts at the safe head.
+    # Only a network without a cursor yet uses it.
+    watch_start_blocks: dict[str, int] = Field(default_factory=dict)
 
     def local_deployment_path(self, home: Path) -> Path:
         return self.local_deployment or home / "local-deployment.json"

@@ -6,6 +6,7 @@ The endpoint list comes from the OpenAPI document, so an endpoint added later wi
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -385,6 +386,7 @@ async def _owner_billing_objects(
             delegate=address,
             delegation_manager=address,
             delegation_hash="0x" + "33" * 32,
+            revocation_hash="0x" + secrets.token_hex(32),
             token_address=address,
             token_symbol="USDC",
             token_decimals=6,

@@ -97,6 +97,7 @@ async def _invoice(
             delegate=PAYEE,
             delegation_manager=PAYEE,
             delegation_hash="0x" + secrets.token_hex(32),
+            revocation_hash="0x" + secrets.token_hex(32),
             token_address=USDC_BASE_SEPOLIA,
             token_symbol="USDC",
             token_decimals=6,

@@ -190,6 +190,7 @@ class World:
                 delegate=ADDRESS,
                 delegation_manager=ADDRESS,
                 delegation_hash="0x" + secrets.token_hex(32),
+                revocation_hash="0x" + secrets.token_hex(32),
                 token_address=ADDRESS,
                 token_symbol="USDC",
                 token_decimals=TOKEN_DECIMALS,

@@ -3,14 +3,18 @@
 `ChainRpc.answers` yields each HTTP endpoint's JSON answer to one request until the caller has
 what it needs; an endpoint that cannot be reached, or answers something that is not JSON, is
 skipped. `ChainRpc.call` is an ``eth_call`` on the latest block: the return data of the first
-endpoint that really answers, `ChainUnavailable` (503, safe to retry) when none does. Redirects
-are never followed (an RPC URL is configuration, not something to be sent elsewhere by).
+endpoint that really answers, `ChainUnavailable` (503, safe to retry) when none does.
+`block_number`, `get_logs` and `block_timestamp` read the head, a contract's event logs over a
+block range and a block's time the same way (an endpoint answering an error, for example a range
+it will not serve, or nothing for a block it does not have yet, is skipped too). Redirects are
+never followed (an RPC URL is configuration, not something to be sent elsewhere by).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import httpx
 import structlog
@@ -23,6 +27,64 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 _HTTP_SCHEMES = ("http://", "https://")
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ChainLog:
+    """One event log as ``eth_getLogs`` returns it (``block_timestamp`` when the node adds it)."""
+
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+    block_number: int
+    block_hash: str
+    transaction_hash: str
+    log_index: int
+    removed: bool = False
+    block_timestamp: int | None = None
+
+
+def _quantity(value: Any) -> int:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise ValueError(f"not a JSON-RPC quantity: {value!r}")
+    return int(value, 16)
+
+
+def _data(value: Any) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise ValueError("not JSON-RPC data")
+    return bytes.fromhex(value[2:])
+
+
+def _log(raw: Any) -> ChainLog:
+    if not isinstance(raw, dict):
+        raise ValueError("a log is not an object")
+    timestamp = raw.get("blockTimestamp")
+    return ChainLog(
+        address=to_checksum_address(raw["address"]),
+        topics=tuple(_data(topic) for topic in raw.get("topics", [])),
+        data=_data(raw.get("data", "0x")),
+        block_number=_quantity(raw["blockNumber"]),
+        block_hash=str(raw["blockHash"]),
+        transaction_hash=str(raw["transactionHash"]),
+        log_index=_quantity(raw["logIndex"]),
+        removed=bool(raw.get("removed", False)),
+        block_timestamp=_quantity(timestamp) if timestamp is not None else None,
+    )
+
+
+def _logs(result: Any) -> list[ChainLog]:
+    if not isinstance(result, list):
+        raise ValueError("eth_getLogs did not answer a list")
+    return [_log(raw) for raw in result]
+
+
+def _timestamp(result: Any) -> int:
+    if not isinstance(result, dict):
+        raise ValueError("no such block")
+    return _quantity(result.get("timestamp"))
 
 
 class ChainRpc:
@@ -71,6 +133,53 @@ class ChainRpc:
                     continue
                 if isinstance(answer, dict):
                     yield answer
+
+    async def _first(
+        self, chain_id: int, method: str, params: list[Any], parse: Callable[[Any], T]
+    ) -> T:
+        """The first endpoint's ``result`` that `parse` accepts (it raises on anything else)."""
+        async for answer in self.answers(chain_id, method, params):
+            try:
+                return parse(answer.get("result"))
+            except (ValueError, KeyError, TypeError):
+                error = answer.get("error")
+                log.warning(
+                    "chain.rpc_unusable_answer",
+                    chain_id=chain_id,
+                    method=method,
+                    error_code=error.get("code") if isinstance(error, dict) else None,
+                )
+                continue
+        raise ChainUnavailable(f"chain {chain_id} could not be read; retry shortly")
+
+    async def block_number(self, chain_id: int) -> int:
+        """The number of the newest block (``eth_blockNumber``)."""
+        return await self._first(chain_id, "eth_blockNumber", [], _quantity)
+
+    async def block_timestamp(self, chain_id: int, block_number: int) -> int:
+        """Block `block_number`'s ``timestamp`` (seconds since the epoch)."""
+        return await self._first(
+            chain_id, "eth_getBlockByNumber", [hex(block_number), False], _timestamp
+        )
+
+    async def get_logs(
+        self,
+        chain_id: int,
+        *,
+        address: str,
+        topics: Sequence[bytes | None],
+        from_block: int,
+        to_block: int,
+    ) -> list[ChainLog]:
+        """``eth_getLogs`` of `address` in blocks `from_block`..`to_block` (inclusive) whose
+        topics match `topics` position by position (None: any)."""
+        flt = {
+            "address": to_checksum_address(address),
+            "topics": [None if topic is None else "0x" + topic.hex() for topic in topics],
+            "fromBlock": hex(from_block),
+            "toBlock": hex(to_block),
+        }
+        return await self._first(chain_id, "eth_getLogs", [flt], _logs)
 
     async def call(self, chain_id: int, *, to: str, data: bytes) -> bytes:
         """``eth_call`` of `data` on `to` at the latest block: the return data."""

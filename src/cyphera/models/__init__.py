@@ -4,6 +4,7 @@ from cyphera.models.account import Account
 from cyphera.models.account_session import AccountSession
 from cyphera.models.api_key import ApiKey
 from cyphera.models.audit_entry import AuditEntry
+from cyphera.models.chain_cursor import ChainCursor
 from cyphera.models.checkout_session import CheckoutSession
 from cyphera.models.coupon import Coupon, Discount
 from cyphera.models.customer import Customer
@@ -32,6 +33,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BillingPortalSession",
+    "ChainCursor",
     "CheckoutSession",
     "Coupon",
     "Customer",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cyphera.db.base import Base, TimestampMixin
@@ -31,7 +31,16 @@ class Permission(TenantMixin, TimestampMixin, Base):
     """
 
     __tablename__ = "permissions"
-    __table_args__ = (UniqueConstraint("chain_id", "delegation_hash"),)
+    __table_args__ = (
+        UniqueConstraint("chain_id", "delegation_hash"),
+        Index("ix_permissions_chain_id_revocation_hash", "chain_id", "revocation_hash"),
+        # What the minutely expiry notice looks for: active permissions not yet notified.
+        Index(
+            "ix_permissions_expiry_unnotified",
+            "expires_at",
+            postgresql_where=text("expiry_notified_at IS NULL AND status = 'active'"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     customer_id: Mapped[str] = mapped_column(
@@ -48,7 +57,12 @@ class Permission(TenantMixin, TimestampMixin, Base):
     account: Mapped[str] = mapped_column(String(42), nullable=False)
     delegate: Mapped[str] = mapped_column(String(42), nullable=False)
     delegation_manager: Mapped[str] = mapped_column(String(42), nullable=False)
+    # The hash of the delegation carrying the period caveat (the enforcer's key; the signer's).
     delegation_hash: Mapped[str] = mapped_column(String(66), nullable=False)
+    # The hash of the customer's own delegation, the root of the context: what the customer's
+    # account passes to ``disableDelegation`` and what ``DisabledDelegation`` logs carry. The same
+    # as ``delegation_hash`` for a single-delegation context, not for a longer chain.
+    revocation_hash: Mapped[str] = mapped_column(String(66), nullable=False)
     token_address: Mapped[str] = mapped_column(String(42), nullable=False)
     token_symbol: Mapped[str] = mapped_column(String(16), nullable=False)
     token_decimals: Mapped[int] = mapped_column(nullable=False)
@@ -59,6 +73,8 @@ class Permission(TenantMixin, TimestampMixin, Base):
     payee: Mapped[str] = mapped_column(String(42), nullable=False)
     context: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When ``permission.expiring`` was recorded (once, some days before ``expires_at``).
+    expiry_notified_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # The permission that took over its subscription's charges (a price change that needed a
     # larger cap): this one is never charged again, though it stays valid on-chain until the
     # customer revokes it.

@@ -11,7 +11,9 @@ from cyphera.auth.resources import get_scoped, list_scoped
 from cyphera.auth.scope import Scope
 from cyphera.chain.models import Token
 from cyphera.chain.networks import NetworkRegistry
+from cyphera.delegation.encoding import decode_permission_context
 from cyphera.delegation.erc7715 import ValidatedPermission
+from cyphera.delegation.hashing import hash_delegation
 from cyphera.event import service as events
 from cyphera.exceptions import NotFound
 from cyphera.kit.clock import from_unix
@@ -47,6 +49,7 @@ async def store(
         delegate=validated.redeemer,
         delegation_manager=validated.delegation_manager,
         delegation_hash="0x" + validated.delegation_hash.hex(),
+        revocation_hash=revocation_hash(validated.permission_context),
         token_address=token.address,
         token_symbol=token.symbol,
         token_decimals=token.decimals,
@@ -75,6 +78,12 @@ async def store(
         },
     )
     return permission
+
+
+def revocation_hash(permission_context: bytes) -> str:
+    """The hash of the customer's own delegation, the root (last) of a validated context: what
+    ``disableDelegation`` disables and ``DisabledDelegation`` logs name."""
+    return "0x" + hash_delegation(decode_permission_context(permission_context)[-1]).hex()
 
 
 def is_usable(permission: Permission, *, at: datetime) -> bool:

@@ -23,6 +23,10 @@ EVENT_TYPES: dict[str, str] = {
     "payment.failed": "An on-chain payment failed.",
     "permission.granted": "A customer granted a spending permission (a delegation).",
     "permission.revoked": "A customer revoked a permission on chain; its subscriptions ended.",
+    "permission.expiring": (
+        "A permission in use expires within the notice period (7 days by default): ask the "
+        "customer for a new one before charges stop."
+    ),
     "subscription.created": "A subscription started.",
     "subscription.updated": "A subscription changed (status, price, quantity, discount, …).",
     "subscription.canceled": "A subscription ended.",

@@ -11,7 +11,8 @@ from typing import Any
 
 import procrastinate
 
-from cyphera.subscription import billing, scheduler
+from cyphera.permission import expiry
+from cyphera.subscription import billing, revocation_watch, scheduler
 from cyphera.testclock import clock as test_clocks
 from cyphera.testclock import service as test_clock_service
 from cyphera.worker import housekeeping
@@ -73,6 +74,29 @@ def register_tasks(app: procrastinate.App) -> None:
 
     for name, step in scheduler.PERIODIC_STEPS.items():
         _register_periodic_step(app, name, step)
+
+    @app.periodic(cron="* * * * *", periodic_id=revocation_watch.TASK)
+    @app.task(name=revocation_watch.TASK, pass_context=True, queueing_lock=revocation_watch.TASK)
+    async def watch_revocations(job_context: procrastinate.JobContext, timestamp: int) -> None:
+        # Customers' own disableDelegation transactions, from any wallet or app, on every network
+        # with RPC endpoints; each network on its own (one failing is logged, the others go on).
+        context = _context(job_context)
+        if context.registry is None:
+            return
+        await revocation_watch.watch_all(
+            context.sessionmaker,
+            context.registry,
+            clock=context.clock,
+            start_blocks=context.watch_start_blocks,
+        )
+
+    @app.periodic(cron="* * * * *", periodic_id=expiry.TASK)
+    @app.task(name=expiry.TASK, pass_context=True, queueing_lock=expiry.TASK)
+    async def notify_expiring(job_context: procrastinate.JobContext, timestamp: int) -> None:
+        context = _context(job_context)
+        await expiry.notify_expiring(
+            context.sessionmaker, clock=context.clock, notice=context.permission_expiry_notice
+        )
 
     @app.periodic(cron="*/10 * * * *", periodic_id=housekeeping.TASK)
     @app.task(name=housekeeping.TASK, pass_context=True, queueing_lock=housekeeping.TASK)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from types import MappingProxyType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,3 +23,7 @@ class WorkerContext:
     clock: Clock
     # The networks, for the test clocks' advance to move the local chain's time (none: it doesn't).
     registry: NetworkRegistry | None = None
+    # The revocation watch: where it starts on a network it never read (`ChainSettings`).
+    watch_start_blocks: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # How long before a permission expires ``permission.expiring`` is recorded.
+    permission_expiry_notice: timedelta = timedelta(days=7)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from cyphera.config import Settings
 from cyphera.db.engine import create_engine, create_sessionmaker
 from cyphera.kit.clock import system_clock
@@ -21,6 +23,8 @@ async def run_worker(settings: Settings) -> None:
             gateway=gateway,
             clock=system_clock,
             registry=network_registry(settings),
+            watch_start_blocks=dict(settings.chain.watch_start_blocks),
+            permission_expiry_notice=timedelta(days=settings.billing.permission_expiry_notice_days),
         )
         async with app.open_async():
             await app.run_worker_async(additional_context=additional_context(context))
