@@ -3,7 +3,8 @@
 Run it with ``make bench-lists`` (``uv run --frozen python scripts/bench_lists.py``; ``--subscriptions``
 sets the size, 100,000 by default). Without ``--database-url`` it starts a private PostgreSQL
 cluster in a temporary folder and migrates it. It writes one workspace with that many customers
-and subscriptions (plain SQL, ``generate_series``), an owner and a signed-in session, then asks the
+and subscriptions (plain SQL, ``generate_series``; wallet addresses of decimal digits only,
+which are their own EIP-55 checksum), an owner and a signed-in session, then asks the
 real app, in process (ASGI), for dashboard pages and times each request end to end on the server
 side — authentication, queries and rendering: the first page, a page deep in the list
 (``starting_after``), a status filter and a wallet search. Each figure is the median of
@@ -74,7 +75,7 @@ def seed(url: str, count: int) -> str:
         db.execute(
             "INSERT INTO customers (id, workspace_id, mode, address, metadata, created_at, "
             "updated_at) SELECT 'cus_b' || i, %s, 'test', "
-            "'0x' || lpad(to_hex(i), 40, '0'), '{}', %s - i * interval '1 second', %s "
+            "'0x' || lpad(i::text, 40, '0'), '{}', %s - i * interval '1 second', %s "
             "FROM generate_series(1, %s) AS i",
             (WORKSPACE, NOW, NOW, count),
         )
@@ -111,7 +112,7 @@ async def measure(database_url: str, middle: str, repeat: int) -> dict[str, floa
         "first page": base,
         "a page half-way (starting_after)": f"{base}?starting_after={middle}",
         "status filter (past_due)": f"{base}?status=past_due",
-        "wallet search": f"{base}?q=0x{int(middle.removeprefix('sub_b')):040x}",
+        "wallet search": f"{base}?q=0x{int(middle.removeprefix('sub_b')):040d}",
     }
     timings: dict[str, float] = {}
     async with (

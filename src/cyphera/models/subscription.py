@@ -33,6 +33,17 @@ class Subscription(TenantMixin, MetadataMixin, TimestampMixin, Base):
             "ix_subscriptions_status_next_payment_attempt_at", "status", "next_payment_attempt_at"
         ),
         Index("ix_subscriptions_status_resumes_at", "status", "resumes_at"),
+        # Lists, newest first, cursor-paged on (created_at, id) within one workspace and mode
+        # (`list_scoped`), with or without a status filter: an index walk, whatever the size.
+        Index("ix_subscriptions_tenant_created", "workspace_id", "mode", "created_at", "id"),
+        Index(
+            "ix_subscriptions_tenant_status_created",
+            "workspace_id",
+            "mode",
+            "status",
+            "created_at",
+            "id",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

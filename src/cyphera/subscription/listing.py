@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from eth_utils.address import is_hex_address, to_checksum_address
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.auth.resources import list_scoped
@@ -51,9 +52,9 @@ async def page_of(
     if search:
         term = search.strip()
         if term.lower().startswith("0x"):
-            owners = scoped(
-                select(Customer.id).where(func.lower(Customer.address) == term.lower()), scope
-            )
+            # Addresses are stored checksummed: an exact match uses the customers' unique index.
+            address = to_checksum_address(term) if is_hex_address(term) else term
+            owners = scoped(select(Customer.id).where(Customer.address == address), scope)
             filters.append(Subscription.customer_id.in_(owners))
         else:
             filters.append(Subscription.id == term)
