@@ -112,6 +112,20 @@ async def test_a_merchant_signs_in_reads_the_figures_and_cancels_with_a_preview(
         f"{platform.api_url}/dashboard/{workspace_id}/test/subscriptions/{subscription_id}"
     )
     await expect(page.locator("[data-timeline]")).to_contain_text("subscription.created")
+    # And a change above the customer's permission: previewed, then left waiting for their grant
+    await page.get_by_role("link", name="Change price or quantity…").click()
+    await page.get_by_label("Quantity").fill("2")
+    await page.get_by_label("Proration").select_option("always_invoice")
+    await page.get_by_role("button", name="Preview the change").click()
+    preview = page.locator("[data-preview=change]")
+    await expect(preview).to_contain_text("$39.98 per month")
+    await expect(preview.locator("[data-needs-permission]")).to_contain_text("$39.98 per")
+    await capture(page, screenshots, "change-preview", prefix="dashboard")
+    await page.get_by_role("button", name="Confirm the change").click()
+    await expect(page.locator("[data-notice]")).to_contain_text("waits for the customer")
+    async with platform.sessionmaker() as db:
+        waiting = await db.get_one(Subscription, subscription_id)
+        assert (waiting.quantity, waiting.pending_quantity) == (1, 2)
     await page.get_by_role("link", name="Cancel now…").click()
     await expect(page.locator("[data-preview=now]")).to_contain_text("ends today")
     await capture(page, screenshots, "cancel-preview", prefix="dashboard")

@@ -45,6 +45,7 @@ from cyphera.portal.errors import (
 from cyphera.portal.viewer import Viewer
 from cyphera.subscription import actions
 from cyphera.subscription.revocation import record_revocation
+from cyphera.testclock import clock as test_clocks
 
 MAX_SUBSCRIPTIONS = 200
 HISTORY_LIMIT = 24
@@ -148,7 +149,8 @@ async def cancel(
         session,
         scope=item.scope,
         subscription_id=item.subscription.id,
-        clock=clock,
+        # At the subscription's own time: its test clock's, if it has one (as the API does).
+        clock=await test_clocks.clock_for(session, item.subscription, clock),
         at_period_end=at_period_end,
     )
 

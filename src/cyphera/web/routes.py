@@ -11,6 +11,7 @@ from cyphera.web.checkout.pages import router as checkout_pages
 from cyphera.web.checkout.session_api import router as checkout_session_api
 from cyphera.web.dashboard.api import router as dashboard_api
 from cyphera.web.dashboard.catalog import router as dashboard_catalog
+from cyphera.web.dashboard.changes import router as dashboard_changes
 from cyphera.web.dashboard.clocks import router as dashboard_clocks
 from cyphera.web.dashboard.links import router as dashboard_links
 from cyphera.web.dashboard.lists import router as dashboard_lists
@@ -37,6 +38,7 @@ def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
     app.include_router(dashboard_api)
     app.include_router(dashboard_pages)
     app.include_router(dashboard_catalog)
+    app.include_router(dashboard_changes)
     app.include_router(dashboard_clocks)
     app.include_router(dashboard_links)
     app.include_router(dashboard_lists)

@@ -27,6 +27,7 @@ from cyphera.models.subscription import SubscriptionStatus
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.subscription import actions, listing
 from cyphera.subscription.service import get_subscription
+from cyphera.testclock import clock as test_clocks
 from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.charts import HEIGHT, WIDTH, daily_bars
@@ -228,7 +229,10 @@ async def dashboard_cancel(
             session,
             scope=acting.scope,
             subscription_id=subscription_id,
-            clock=clock,
+            # At the subscription's own time: its test clock's, if it has one (as the API does).
+            clock=await test_clocks.clock_for_subscription(
+                session, acting.scope, subscription_id, clock
+            ),
             at_period_end=when != "now",
         )
     except AppError as exc:
