@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from eth_abi.abi import encode
 from playwright.async_api import Browser, expect
 from sqlalchemy import select
 
@@ -216,4 +217,41 @@ async def test_a_trial_charges_nothing_now_and_says_when_the_first_charge_is(
     assert subscription.status is SubscriptionStatus.TRIALING
     assert subscription.trial_end is not None
     assert subscription.trial_end.strftime("%Y-%m-%d") == first_charge_on
+    await context.close()
+
+
+async def test_a_first_charge_that_fails_on_chain_says_so_and_charges_nothing(
+    platform: Platform, workspace: WorkspaceKeys, browser: Browser, screenshots: Path
+) -> None:
+    chain = platform.chain
+    merchant = chain.new_account(ether=0).address
+    customer = customer_account(chain)
+    session = await checkout_session(platform, workspace, merchant)
+    wallet = FakeWallet(customer, rpc_url=chain.rpc_url)
+    context = await wallet_context(browser, wallet)
+    page = await context.new_page()
+    await page.goto(session["page"])
+    await page.get_by_role("button", name="Connect Test Wallet").click()
+    await expect(page.get_by_role("button", name="Approve in wallet")).to_be_visible()
+
+    # When the funds leave the wallet between the review and the approval (another app, another
+    # tab), the charge the signer sends is refused on chain
+    usdc = platform.registry.get("local").tokens["USDC"].address
+    balance = chain.token_balance("USDC", customer.address)
+    elsewhere = chain.new_account(ether=0).address
+    drain = "0xa9059cbb" + encode(["address", "uint256"], [elsewhere, balance]).hex()
+    wallet._send({"from": customer.address, "to": usdc, "data": drain})
+    assert chain.token_balance("USDC", customer.address) == 0
+    await page.get_by_role("button", name="Approve in wallet").click()
+
+    # Then the page says the first charge failed and that nothing else was charged
+    error = page.locator("[data-step=error]")
+    await expect(error).to_be_visible(timeout=30_000)
+    await expect(error.locator("[data-error=message]")).to_contain_text("The first charge failed")
+    await expect(error.locator("[data-error=message]")).to_contain_text("Nothing else was charged")
+    await capture(page, screenshots, "charge-failed")
+    assert chain.token_balance("USDC", merchant) == 0
+    async with platform.sessionmaker() as db:
+        [subscription] = (await db.scalars(select(Subscription))).all()
+        assert subscription.status is SubscriptionStatus.INCOMPLETE
     await context.close()
