@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from cyphera.exceptions import AppError
 from cyphera.web.assets import ASSETS_PATH, Assets, ImmutableStaticFiles, default_assets_dir
 from cyphera.web.checkout.pages import router as checkout_pages
 from cyphera.web.checkout.session_api import router as checkout_session_api
@@ -13,6 +14,7 @@ from cyphera.web.dashboard.api import router as dashboard_api
 from cyphera.web.dashboard.catalog import router as dashboard_catalog
 from cyphera.web.dashboard.changes import router as dashboard_changes
 from cyphera.web.dashboard.clocks import router as dashboard_clocks
+from cyphera.web.dashboard.deps import page_errors
 from cyphera.web.dashboard.links import router as dashboard_links
 from cyphera.web.dashboard.lists import router as dashboard_lists
 from cyphera.web.dashboard.pages import router as dashboard_pages
@@ -43,4 +45,5 @@ def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
     app.include_router(dashboard_links)
     app.include_router(dashboard_lists)
     app.include_router(payment_link_pages)
+    app.add_exception_handler(AppError, page_errors(app.exception_handlers[AppError]))
     app.mount(ASSETS_PATH, ImmutableStaticFiles(directory=directory, check_dir=False), name="web")

@@ -14,12 +14,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.catalog import service as catalog
 from cyphera.catalog.schemas import PriceCreate, PriceUpdate, ProductCreate
-from cyphera.exceptions import AppError
 from cyphera.kit.pagination import PageRequest
 from cyphera.web import words
 from cyphera.web.dashboard import access
+from cyphera.web.dashboard.deps import ActingDep, ChangingDep
 from cyphera.web.dashboard.forms import cents, form_model, whole_number
-from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of
+from cyphera.web.dashboard.frame import frame, pages_of
 
 router = APIRouter(include_in_schema=False)
 WS = access.PATH + "/{workspace_id}/{mode}"
@@ -30,23 +30,15 @@ PRICES_SHOWN = 20
 
 @router.get(WS + "/products", response_class=HTMLResponse)
 async def dashboard_products(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     starting_after: str | None = None,
     done: str = "",
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        found = await catalog.list_products(
-            session, scope=acting.scope, page=PageRequest(limit=25, starting_after=starting_after)
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    found = await catalog.list_products(
+        session, scope=acting.scope, page=PageRequest(limit=25, starting_after=starting_after)
+    )
     products = []
     for product in found.items:
         prices = await catalog.list_prices(
@@ -85,37 +77,23 @@ async def dashboard_products(
 
 @router.post(WS + "/products")
 async def dashboard_create_product(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     name: Text = "",
     description: Text = "",
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        data = form_model(
-            ProductCreate, {"name": name, **({"description": description} if description else {})}
-        )
-        await catalog.create_product(session, scope=acting.scope, data=data, clock=clock)
-    except AppError as exc:
-        return failed(request, exc)
+    data = form_model(
+        ProductCreate, {"name": name, **({"description": description} if description else {})}
+    )
+    await catalog.create_product(session, scope=acting.scope, data=data, clock=clock)
     return RedirectResponse(f"{acting.base}/products?done=product", status_code=303)
 
 
 @router.post(WS + "/products/{product_id}/prices")
 async def dashboard_create_price(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     product_id: str,
     request: Request,
     session: SessionDep,
@@ -124,64 +102,39 @@ async def dashboard_create_price(
     interval: Text = "month",
     interval_count: Text = "1",
     trial_days: Text = "",
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        recurring: dict[str, object] = {
-            "interval": interval,
-            "interval_count": whole_number(interval_count, "interval_count"),
-        }
-        if trial_days.strip():
-            recurring["trial_period_days"] = whole_number(trial_days, "trial_days")
-        data = form_model(
-            PriceCreate,
-            {
-                "product": product_id,
-                "unit_amount": cents(amount),
-                "currency": "usd",
-                "recurring": recurring,
-            },
-        )
-        await catalog.create_price(session, scope=acting.scope, data=data, clock=clock)
-    except AppError as exc:
-        return failed(request, exc)
+    recurring: dict[str, object] = {
+        "interval": interval,
+        "interval_count": whole_number(interval_count, "interval_count"),
+    }
+    if trial_days.strip():
+        recurring["trial_period_days"] = whole_number(trial_days, "trial_days")
+    data = form_model(
+        PriceCreate,
+        {
+            "product": product_id,
+            "unit_amount": cents(amount),
+            "currency": "usd",
+            "recurring": recurring,
+        },
+    )
+    await catalog.create_price(session, scope=acting.scope, data=data, clock=clock)
     return RedirectResponse(f"{acting.base}/products?done=price", status_code=303)
 
 
 @router.post(WS + "/prices/{price_id}/archive")
 async def dashboard_archive_price(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     price_id: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        await catalog.update_price(
-            session,
-            scope=acting.scope,
-            price_id=price_id,
-            data=PriceUpdate(active=False),
-            clock=clock,
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    await catalog.update_price(
+        session,
+        scope=acting.scope,
+        price_id=price_id,
+        data=PriceUpdate(active=False),
+        clock=clock,
+    )
     return RedirectResponse(f"{acting.base}/products?done=archived", status_code=303)

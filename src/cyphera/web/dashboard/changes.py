@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.catalog import service as catalog
-from cyphera.exceptions import AppError, InvalidRequest
+from cyphera.exceptions import InvalidRequest
 from cyphera.kit.hosted import hosted_secret
 from cyphera.kit.money import format_cents
 from cyphera.kit.pagination import PageRequest
@@ -30,8 +30,9 @@ from cyphera.subscription.service import get_subscription
 from cyphera.testclock import clock as test_clocks
 from cyphera.web import words
 from cyphera.web.dashboard import access
+from cyphera.web.dashboard.deps import ActingDep, ChangingDep
 from cyphera.web.dashboard.forms import form_model, whole_number
-from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of
+from cyphera.web.dashboard.frame import frame, pages_of
 
 router = APIRouter(include_in_schema=False)
 PATH = access.PATH + "/{workspace_id}/{mode}/subscriptions/{subscription_id}/change"
@@ -56,8 +57,7 @@ def _behavior(value: str) -> ProrationBehavior:
 
 @router.get(PATH, response_class=HTMLResponse)
 async def dashboard_change(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     subscription_id: str,
     request: Request,
     session: SessionDep,
@@ -66,54 +66,48 @@ async def dashboard_change(
     quantity: str = "",
     behavior: str = ProrationBehavior.CREATE_PRORATIONS.value,
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        subscription = await get_subscription(
-            session, scope=acting.scope, subscription_id=subscription_id
-        )
-        prices = await catalog.list_prices(
+    subscription = await get_subscription(
+        session, scope=acting.scope, subscription_id=subscription_id
+    )
+    prices = await catalog.list_prices(
+        session,
+        scope=acting.scope,
+        page=PageRequest(limit=100),
+        active=True,
+        type=PriceType.RECURRING,
+    )
+    preview: dict[str, Any] | None = None
+    if price:
+        at = await test_clocks.clock_for(session, subscription, clock)
+        change = await changes.preview_change(
             session,
             scope=acting.scope,
-            page=PageRequest(limit=100),
-            active=True,
-            type=PriceType.RECURRING,
+            subscription_id=subscription.id,
+            behavior=_behavior(behavior),
+            clock=at,
+            price_id=price,
+            quantity=whole_number(quantity, "quantity") if quantity else None,
         )
-        preview: dict[str, Any] | None = None
-        if price:
-            at = await test_clocks.clock_for(session, subscription, clock)
-            change = await changes.preview_change(
-                session,
-                scope=acting.scope,
-                subscription_id=subscription.id,
-                behavior=_behavior(behavior),
-                clock=at,
-                price_id=price,
-                quantity=whole_number(quantity, "quantity") if quantity else None,
-            )
-            preview = {
-                "old": words.price(
-                    change.old_price.unit_amount * change.old_quantity,
-                    change.old_price.currency,
-                    change.old_price.recurring_interval,
-                    change.old_price.recurring_interval_count,
-                ),
-                "new": words.price(
-                    change.new_price.unit_amount * change.new_quantity,
-                    change.new_price.currency,
-                    change.new_price.recurring_interval,
-                    change.new_price.recurring_interval_count,
-                ),
-                "due_now": format_cents(max(change.amount_due_now, 0)),
-                "next_amount": format_cents(change.next_amount_due),
-                "next_date": words.date(change.next_period_start),
-                "requires_new_permission": change.requires_new_permission,
-                "cap": format_cents(change.new_permission_cap or 0),
-                "resets_anchor": change.resets_billing_anchor,
-            }
-    except AppError as exc:
-        return failed(request, exc)
+        preview = {
+            "old": words.price(
+                change.old_price.unit_amount * change.old_quantity,
+                change.old_price.currency,
+                change.old_price.recurring_interval,
+                change.old_price.recurring_interval_count,
+            ),
+            "new": words.price(
+                change.new_price.unit_amount * change.new_quantity,
+                change.new_price.currency,
+                change.new_price.recurring_interval,
+                change.new_price.recurring_interval_count,
+            ),
+            "due_now": format_cents(max(change.amount_due_now, 0)),
+            "next_amount": format_cents(change.next_amount_due),
+            "next_date": words.date(change.next_period_start),
+            "requires_new_permission": change.requires_new_permission,
+            "cap": format_cents(change.new_permission_cap or 0),
+            "resets_anchor": change.resets_billing_anchor,
+        }
     labels = {}
     for p in prices.items:
         product = await catalog.get_product(session, scope=acting.scope, product_id=p.product_id)
@@ -137,8 +131,7 @@ async def dashboard_change(
 
 @router.post(PATH)
 async def dashboard_apply_change(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     subscription_id: str,
     request: Request,
     session: SessionDep,
@@ -146,44 +139,32 @@ async def dashboard_apply_change(
     price: Annotated[str, Form()] = "",
     quantity: Annotated[str, Form()] = "1",
     behavior: Annotated[str, Form()] = ProrationBehavior.CREATE_PRORATIONS.value,
-    csrf_token: CsrfField = None,
 ) -> Response:
     settings = request.app.state.settings
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        data = form_model(
-            SubscriptionUpdate,
-            {
-                "price": price,
-                "quantity": whole_number(quantity, "quantity"),
-                "proration_behavior": _behavior(behavior).value,
-            },
-        )
-        changed = await changes.update(
-            session,
-            scope=acting.scope,
-            subscription_id=subscription_id,
-            data=data,
-            clock=await test_clocks.clock_for_subscription(
-                session, acting.scope, subscription_id, clock
-            ),
-            requester=PermissionRequester(
-                registry=request.app.state.registry,
-                gateway=request.app.state.gateway,
-                permission_lifetime=timedelta(days=settings.billing.permission_lifetime_days),
-                base_url=settings.api.public_url,
-                hosted_secret=hosted_secret(environment=settings.environment),
-            ),
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    data = form_model(
+        SubscriptionUpdate,
+        {
+            "price": price,
+            "quantity": whole_number(quantity, "quantity"),
+            "proration_behavior": _behavior(behavior).value,
+        },
+    )
+    changed = await changes.update(
+        session,
+        scope=acting.scope,
+        subscription_id=subscription_id,
+        data=data,
+        clock=await test_clocks.clock_for_subscription(
+            session, acting.scope, subscription_id, clock
+        ),
+        requester=PermissionRequester(
+            registry=request.app.state.registry,
+            gateway=request.app.state.gateway,
+            permission_lifetime=timedelta(days=settings.billing.permission_lifetime_days),
+            base_url=settings.api.public_url,
+            hosted_secret=hosted_secret(environment=settings.environment),
+        ),
+    )
     done = "pending" if changed.pending_checkout_session_id else "changed"
     return RedirectResponse(
         f"{acting.base}/subscriptions/{subscription_id}?done={done}", status_code=303

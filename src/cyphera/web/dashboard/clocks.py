@@ -14,13 +14,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cyphera.auth.dependencies import ClockDep, SessionDep
-from cyphera.exceptions import AppError, InvalidRequest
+from cyphera.exceptions import InvalidRequest
 from cyphera.kit.pagination import PageRequest
 from cyphera.testclock import service as test_clocks
 from cyphera.web import words
 from cyphera.web.dashboard import access
+from cyphera.web.dashboard.deps import ActingDep, ChangingDep
 from cyphera.web.dashboard.forms import whole_number
-from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of
+from cyphera.web.dashboard.frame import frame, pages_of
 
 router = APIRouter(include_in_schema=False)
 WS = access.PATH + "/{workspace_id}/{mode}"
@@ -30,17 +31,9 @@ STEPS = {"1": "1 day", "7": "1 week", "30": "30 days", "31": "31 days", "365": "
 
 @router.get(WS + "/test_clocks", response_class=HTMLResponse)
 async def dashboard_test_clocks(
-    workspace_id: str, mode: str, request: Request, session: SessionDep, clock: ClockDep
+    acting: ActingDep, request: Request, session: SessionDep
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        found = await test_clocks.list_clocks(
-            session, scope=acting.scope, page=PageRequest(limit=50)
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    found = await test_clocks.list_clocks(session, scope=acting.scope, page=PageRequest(limit=50))
     context = await frame(request, session, acting, "test_clocks")
     context |= {
         "clocks": [
@@ -59,70 +52,44 @@ async def dashboard_test_clocks(
 
 @router.post(WS + "/test_clocks")
 async def dashboard_create_test_clock(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     name: Annotated[str, Form()] = "",
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        if len(name) > 300 or "\x00" in name:
-            raise InvalidRequest("a name is at most 300 characters", code="parameter_invalid")
-        await test_clocks.create(
-            session,
-            scope=acting.scope,
-            frozen_time=clock.now().replace(microsecond=0),
-            name=name.strip() or None,
-            metadata=None,
-            clock=clock,
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    if len(name) > 300 or "\x00" in name:
+        raise InvalidRequest("a name is at most 300 characters", code="parameter_invalid")
+    await test_clocks.create(
+        session,
+        scope=acting.scope,
+        frozen_time=clock.now().replace(microsecond=0),
+        name=name.strip() or None,
+        metadata=None,
+        clock=clock,
+    )
     return RedirectResponse(f"{acting.base}/test_clocks", status_code=303)
 
 
 @router.post(WS + "/test_clocks/{test_clock_id}/advance")
 async def dashboard_advance_test_clock(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     test_clock_id: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     days: Annotated[str, Form()] = "1",
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
+    if days not in STEPS:
+        raise InvalidRequest(
+            f"advance by one of {', '.join(STEPS)} days", code="parameter_invalid", param="days"
         )
-        if days not in STEPS:
-            raise InvalidRequest(
-                f"advance by one of {', '.join(STEPS)} days", code="parameter_invalid", param="days"
-            )
-        current = await test_clocks.get(session, scope=acting.scope, test_clock_id=test_clock_id)
-        await test_clocks.request_advance(
-            session,
-            scope=acting.scope,
-            test_clock_id=test_clock_id,
-            to=current.frozen_time + timedelta(days=whole_number(days, "days")),
-            clock=clock,
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    current = await test_clocks.get(session, scope=acting.scope, test_clock_id=test_clock_id)
+    await test_clocks.request_advance(
+        session,
+        scope=acting.scope,
+        test_clock_id=test_clock_id,
+        to=current.frozen_time + timedelta(days=whole_number(days, "days")),
+        clock=clock,
+    )
     return RedirectResponse(f"{acting.base}/test_clocks", status_code=303)

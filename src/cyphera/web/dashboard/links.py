@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.catalog import service as catalog
-from cyphera.exceptions import AppError
 from cyphera.kit.pagination import PageRequest
 from cyphera.models.price import PriceType
 from cyphera.payment.dependencies import RegistryDep
@@ -19,8 +18,9 @@ from cyphera.paymentlink.qr import qr_svg
 from cyphera.paymentlink.schemas import PaymentLinkCreate, PaymentLinkUpdate
 from cyphera.web import words
 from cyphera.web.dashboard import access
+from cyphera.web.dashboard.deps import ActingDep, ChangingDep
 from cyphera.web.dashboard.forms import form_model, whole_number
-from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of
+from cyphera.web.dashboard.frame import frame, pages_of
 
 router = APIRouter(include_in_schema=False)
 WS = access.PATH + "/{workspace_id}/{mode}"
@@ -33,30 +33,22 @@ def _public_url(request: Request, link_id: str) -> str:
 
 @router.get(WS + "/payment_links", response_class=HTMLResponse)
 async def dashboard_payment_links(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     starting_after: str | None = None,
     done: str = "",
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        found = await links.list_links(
-            session, scope=acting.scope, page=PageRequest(limit=25, starting_after=starting_after)
-        )
-        prices = await catalog.list_prices(
-            session,
-            scope=acting.scope,
-            page=PageRequest(limit=100),
-            active=True,
-            type=PriceType.RECURRING,
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    found = await links.list_links(
+        session, scope=acting.scope, page=PageRequest(limit=25, starting_after=starting_after)
+    )
+    prices = await catalog.list_prices(
+        session,
+        scope=acting.scope,
+        page=PageRequest(limit=100),
+        active=True,
+        type=PriceType.RECURRING,
+    )
     labels = {}
     for price in prices.items:
         product = await catalog.get_product(
@@ -100,82 +92,46 @@ async def dashboard_payment_links(
 
 @router.get(WS + "/payment_links/{link_id}/qr.svg")
 async def dashboard_payment_link_qr(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     link_id: str,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        link = await links.get_link(session, scope=acting.scope, link_id=link_id)
-    except AppError as exc:
-        return failed(request, exc)
+    link = await links.get_link(session, scope=acting.scope, link_id=link_id)
     svg = qr_svg(_public_url(request, link.id), title="Payment link QR code")
     return Response(svg, media_type="image/svg+xml")
 
 
 @router.post(WS + "/payment_links")
 async def dashboard_create_payment_link(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     registry: RegistryDep,
     price: Annotated[str, Form()] = "",
     quantity: Annotated[str, Form()] = "1",
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        data = form_model(
-            PaymentLinkCreate, {"price": price, "quantity": whole_number(quantity, "quantity")}
-        )
-        await links.create_link(
-            session, scope=acting.scope, data=data, registry=registry, clock=clock
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    data = form_model(
+        PaymentLinkCreate, {"price": price, "quantity": whole_number(quantity, "quantity")}
+    )
+    await links.create_link(session, scope=acting.scope, data=data, registry=registry, clock=clock)
     return RedirectResponse(f"{acting.base}/payment_links?done=created", status_code=303)
 
 
 @router.post(WS + "/payment_links/{link_id}/deactivate")
 async def dashboard_deactivate_payment_link(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     link_id: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        await links.update_link(
-            session,
-            scope=acting.scope,
-            link_id=link_id,
-            data=PaymentLinkUpdate(active=False),
-            clock=clock,
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    await links.update_link(
+        session,
+        scope=acting.scope,
+        link_id=link_id,
+        data=PaymentLinkUpdate(active=False),
+        clock=clock,
+    )
     return RedirectResponse(f"{acting.base}/payment_links?done=deactivated", status_code=303)

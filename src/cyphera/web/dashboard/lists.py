@@ -13,11 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from cyphera.auth.dependencies import ClockDep, SessionDep
+from cyphera.auth.dependencies import SessionDep
 from cyphera.auth.resources import list_scoped
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.customer.service import list_customers
-from cyphera.exceptions import AppError
 from cyphera.invoice.page import hosted_invoice_url
 from cyphera.kit.hosted import hosted_secret
 from cyphera.kit.money import format_cents
@@ -26,7 +25,8 @@ from cyphera.models import Invoice, Payment
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.web import words
 from cyphera.web.dashboard import access
-from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of
+from cyphera.web.dashboard.deps import ActingDep
+from cyphera.web.dashboard.frame import frame, pages_of
 
 router = APIRouter(include_in_schema=False)
 WS = access.PATH + "/{workspace_id}/{mode}"
@@ -66,24 +66,16 @@ async def _render(
 
 @router.get(WS + "/customers", response_class=HTMLResponse)
 async def dashboard_customers(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     starting_after: str | None = None,
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        page = await list_customers(
-            session,
-            scope=acting.scope,
-            page=PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    page = await list_customers(
+        session,
+        scope=acting.scope,
+        page=PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+    )
     return await _render(
         request,
         session,
@@ -104,25 +96,17 @@ async def dashboard_customers(
 
 @router.get(WS + "/invoices", response_class=HTMLResponse)
 async def dashboard_invoices(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     starting_after: str | None = None,
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        page = await list_scoped(
-            session,
-            Invoice,
-            acting.scope,
-            PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    page = await list_scoped(
+        session,
+        Invoice,
+        acting.scope,
+        PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+    )
     settings = request.app.state.settings
     secret = hosted_secret(environment=settings.environment)
     return await _render(
@@ -171,26 +155,18 @@ def _payment_cells(registry: NetworkRegistry) -> Callable[[Payment], list[Cell]]
 
 @router.get(WS + "/payments", response_class=HTMLResponse)
 async def dashboard_payments(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     registry: RegistryDep,
     starting_after: str | None = None,
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        page = await list_scoped(
-            session,
-            Payment,
-            acting.scope,
-            PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    page = await list_scoped(
+        session,
+        Payment,
+        acting.scope,
+        PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+    )
     return await _render(
         request,
         session,

@@ -20,7 +20,7 @@ from cyphera.auth.account_repository import MemberRepository
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.sessions import revoke_session
 from cyphera.event.service import of_object
-from cyphera.exceptions import AppError, NotFound, Unauthenticated
+from cyphera.exceptions import NotFound, Unauthenticated
 from cyphera.kit.money import format_cents
 from cyphera.kit.pagination import PageRequest
 from cyphera.models.subscription import SubscriptionStatus
@@ -31,7 +31,8 @@ from cyphera.testclock import clock as test_clocks
 from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.charts import HEIGHT, WIDTH, daily_bars
-from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of, sign_in
+from cyphera.web.dashboard.deps import ActingDep, ChangingDep
+from cyphera.web.dashboard.frame import frame, pages_of, sign_in
 
 router = APIRouter(include_in_schema=False)
 HOME = access.PATH
@@ -67,19 +68,12 @@ async def switch_workspace(workspace: str = "", mode: str = "test") -> Response:
 
 @router.get(WS, response_class=HTMLResponse)
 async def dashboard_home(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     registry: RegistryDep,
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-    except AppError as exc:
-        return failed(request, exc)
     # The last WINDOW_DAYS days, today included: up to the start of tomorrow (UTC).
     until = datetime.combine(clock.now().date() + timedelta(days=1), time(), tzinfo=UTC)
     since = until - timedelta(days=WINDOW_DAYS)
@@ -118,31 +112,24 @@ async def dashboard_home(
 
 @router.get(WS + "/subscriptions", response_class=HTMLResponse)
 async def dashboard_subscriptions(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     status: str = "",
     q: str = "",
     starting_after: str | None = None,
 ) -> Response:
     try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
         chosen = SubscriptionStatus(status) if status else None
-        found = await listing.page_of(
-            session,
-            scope=acting.scope,
-            page=PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
-            status=chosen,
-            search=q[:100] or None,
-        )
     except ValueError:
-        return failed(request, NotFound(f"No such status: {status!r}"))
-    except AppError as exc:
-        return failed(request, exc)
+        raise NotFound(f"No such status: {status!r}") from None
+    found = await listing.page_of(
+        session,
+        scope=acting.scope,
+        page=PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+        status=chosen,
+        search=q[:100] or None,
+    )
     rows = [
         {
             "id": r.subscription.id,
@@ -173,24 +160,16 @@ async def dashboard_subscriptions(
 
 @router.get(WS + "/subscriptions/{subscription_id}", response_class=HTMLResponse)
 async def dashboard_subscription(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     subscription_id: str,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     confirm: str = "",
     done: str = "",
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        subscription = await get_subscription(
-            session, scope=acting.scope, subscription_id=subscription_id
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    subscription = await get_subscription(
+        session, scope=acting.scope, subscription_id=subscription_id
+    )
     events = await of_object(session, scope=acting.scope, object_id=subscription.id)
     context = await frame(request, session, acting, "subscriptions")
     context |= {
@@ -207,36 +186,23 @@ async def dashboard_subscription(
 
 @router.post(WS + "/subscriptions/{subscription_id}/cancel")
 async def dashboard_cancel(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     subscription_id: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    csrf_token: CsrfField = None,
     when: Annotated[str, Form()] = "period_end",
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        await actions.cancel(
-            session,
-            scope=acting.scope,
-            subscription_id=subscription_id,
-            # At the subscription's own time: its test clock's, if it has one (as the API does).
-            clock=await test_clocks.clock_for_subscription(
-                session, acting.scope, subscription_id, clock
-            ),
-            at_period_end=when != "now",
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    await actions.cancel(
+        session,
+        scope=acting.scope,
+        subscription_id=subscription_id,
+        # At the subscription's own time: its test clock's, if it has one (as the API does).
+        clock=await test_clocks.clock_for_subscription(
+            session, acting.scope, subscription_id, clock
+        ),
+        at_period_end=when != "now",
+    )
     done = "canceled" if when == "now" else "cancel_at_period_end"
     return RedirectResponse(
         f"{acting.base}/subscriptions/{subscription_id}?done={done}", status_code=303
@@ -252,10 +218,7 @@ async def dashboard_sign_out(
     except Unauthenticated:
         account = None
     if account is not None:
-        try:
-            access.check_csrf(request, account.session_id, csrf_token)
-        except AppError as exc:
-            return failed(request, exc)
+        access.check_csrf(request, account.session_id, csrf_token)
         await revoke_session(session, session_id=account.session_id, clock=clock)
     response = RedirectResponse(HOME, status_code=303)
     access.clear_cookie(request, response)
