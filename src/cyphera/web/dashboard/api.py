@@ -18,25 +18,13 @@ from cyphera.auth.account_dependencies import (
 )
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.schemas import SiweVerify
-from cyphera.auth.sessions import issue_nonce, sign_in_with_ethereum
-from cyphera.auth.siwe import format_datetime
-from cyphera.kit.clock import to_unix
+from cyphera.auth.sessions import sign_in_with_ethereum
 from cyphera.web.dashboard import access
+from cyphera.web.signin import SignInNonce, nonce_answer
 
 router = APIRouter(include_in_schema=False)
 API = access.PATH + "/api"
 STATEMENT = "Sign in to the Cyphera dashboard."
-
-
-class DashboardNonce(BaseModel):
-    nonce: str
-    domain: str
-    scheme: str
-    uri: str
-    statement: str
-    chain_ids: list[int]
-    issued_at: str
-    expires: int
 
 
 class SignedIn(BaseModel):
@@ -50,19 +38,15 @@ async def dashboard_nonce(
     clock: ClockDep,
     expect: SiweExpectationDep,
     policy: SessionPolicyDep,
-) -> DashboardNonce:
-    nonce = await issue_nonce(session, clock=clock, policy=policy)
+) -> SignInNonce:
     public = str(request.app.state.settings.api.public_url).rstrip("/")
-    return DashboardNonce(
-        nonce=nonce.nonce,
-        domain=expect.domain,
-        scheme=expect.scheme,
+    return await nonce_answer(
+        session,
+        clock=clock,
+        policy=policy,
+        expect=expect,
         uri=f"{public}{access.PATH}",
         statement=STATEMENT,
-        chain_ids=sorted(expect.chain_ids),
-        # The server's time: a wallet's clock may be off, the message's time must not be.
-        issued_at=format_datetime(nonce.created_at),
-        expires=to_unix(nonce.expires_at),
     )
 
 

@@ -26,28 +26,15 @@ from cyphera.auth.account_dependencies import (
 )
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.schemas import SiweVerify
-from cyphera.auth.sessions import issue_nonce
-from cyphera.auth.siwe import format_datetime
 from cyphera.chain.rpc import ChainRpc
-from cyphera.kit.clock import to_unix
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.portal import service, sessions
 from cyphera.web.portal import access
+from cyphera.web.signin import SignInNonce, nonce_answer
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(access.limit)])
 API = sessions.PATH + "/api"
 CsrfHeader = Annotated[str | None, Header(alias=access.CSRF_HEADER)]
-
-
-class PortalNonce(BaseModel):
-    nonce: str
-    domain: str
-    scheme: str
-    uri: str
-    statement: str
-    chain_ids: list[int]
-    issued_at: str
-    expires: int
 
 
 class SignedIn(BaseModel):
@@ -74,18 +61,14 @@ async def portal_nonce(
     clock: ClockDep,
     expect: SiweExpectationDep,
     policy: SessionPolicyDep,
-) -> PortalNonce:
-    nonce = await issue_nonce(session, clock=clock, policy=policy)
-    return PortalNonce(
-        nonce=nonce.nonce,
-        domain=expect.domain,
-        scheme=expect.scheme,
+) -> SignInNonce:
+    return await nonce_answer(
+        session,
+        clock=clock,
+        policy=policy,
+        expect=expect,
         uri=sessions.portal_uri(access.public_url(request)),
         statement=sessions.STATEMENT,
-        chain_ids=sorted(expect.chain_ids),
-        # The server's time: a wallet's clock may be off, the message's time must not be.
-        issued_at=format_datetime(nonce.created_at),
-        expires=to_unix(nonce.expires_at),
     )
 
 
