@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.fixtures.api import WorkspaceKeys
 from tests.fixtures.platform import PRICE_UNITS, Platform, customer_account
@@ -118,6 +118,43 @@ async def test_the_done_state_is_shown_and_accessible_before_the_redirect(
     await expect(done).to_have_text("You are subscribed")
     await expect(page.locator("[data-progress=redirect]")).to_be_hidden()
     await capture(page, screenshots, "done")
+    assert chain.token_balance("USDC", merchant) == PRICE_UNITS
+    await context.close()
+
+
+async def _tab_to(page: Page, name: str, *, limit: int = 30) -> None:
+    """Press Tab until the focused element is the button or link called `name`."""
+    for _ in range(limit):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate("document.activeElement && document.activeElement.innerText")
+        if focused is not None and focused.strip() == name:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with the Tab key")
+
+
+async def test_a_customer_subscribes_with_the_keyboard_alone(
+    platform: Platform, workspace: WorkspaceKeys, browser: Browser
+) -> None:
+    chain = platform.chain
+    merchant = chain.new_account(ether=0).address
+    session = await checkout_session(platform, workspace, merchant, success_url=None)
+    wallet = FakeWallet(customer_account(chain), rpc_url=chain.rpc_url)
+    context = await wallet_context(browser, wallet, PHONE)
+    page = await context.new_page()
+    await page.goto(session["page"])
+    await expect(page.get_by_role("button", name="Connect Test Wallet")).to_be_visible()
+
+    await _tab_to(page, "Connect Test Wallet")
+    await page.keyboard.press("Enter")
+    review = page.locator("[data-step=review] h1")
+    await expect(review).to_be_visible()
+    await expect(review).to_be_focused()  # the new step's heading takes the focus
+    await _tab_to(page, "Approve in wallet")
+    await page.keyboard.press("Enter")
+
+    done = page.locator("[data-step=done] h1")
+    await expect(done).to_be_visible(timeout=30_000)
+    await expect(done).to_be_focused()
     assert chain.token_balance("USDC", merchant) == PRICE_UNITS
     await context.close()
 
