@@ -18,7 +18,8 @@ from cyphera.kit.clock import FrozenClock
 from cyphera.kit.periods import Interval
 from cyphera.models import Subscription
 from cyphera.payment.gateway import ChargeState
-from cyphera.subscription import actions, billing
+from cyphera.subscription import actions, billing, changes
+from cyphera.subscription.change_schemas import SubscriptionUpdate
 from tests.subscription.helpers import ADDRESS, FakeGateway, make_world
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -125,3 +126,39 @@ async def test_a_failed_renewal_is_counted_then_recovered(
             session, scope=world.scope, since=period_end, until=period_end + 3 * DAY
         )
         assert (paid.day, paid.amount_cents, paid.invoices) == (clock.now().date(), 1999, 1)
+
+
+async def test_price_and_quantity_changes_are_expansion_and_contraction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = FrozenClock(START)
+    world = await make_world(sessionmaker, clock, FakeGateway())
+    monthly = await world.price(1999)
+    quarterly = await world.price(6000, interval=Interval.MONTH, interval_count=3)
+    cheaper = await world.price(3000, interval=Interval.MONTH, interval_count=3)
+    grows = await world.subscribe(monthly, cap_cents=10_000)
+    shrinks = await world.subscribe(quarterly)
+    async with transaction(sessionmaker) as session:
+        # 1 → 3 seats: +2 × 1999 a month; 6000 → 3000 a quarter: -1000 a month
+        await changes.update(
+            session,
+            scope=world.scope,
+            subscription_id=grows.subscription_id,
+            data=SubscriptionUpdate(quantity=3, proration_behavior="none"),
+            clock=clock,
+        )
+        await changes.update(
+            session,
+            scope=world.scope,
+            subscription_id=shrinks.subscription_id,
+            data=SubscriptionUpdate(price=cheaper, proration_behavior="none"),
+            clock=clock,
+        )
+    # Events are stamped by the database's clock: the window is around the real now.
+    now = datetime.now(UTC)
+    async with sessionmaker() as session:
+        moved = await analytics.movement(
+            session, scope=world.scope, since=now - DAY, until=now + DAY
+        )
+        assert (moved.expansion_cents, moved.contraction_cents) == (2 * 1999, 1000)
+        assert await analytics.mrr_cents(session, scope=world.scope) == 3 * 1999 + 1000

@@ -5,8 +5,9 @@
   amount ÷ interval count; a year ÷ 12; a week × 52 ÷ 12; a day × 365 ÷ 12. Trials and paused
   subscriptions are not revenue yet (Stripe's rule); discounts are not taken off (yet).
 - **New and churned MRR** over a window (`movement`): subscriptions whose billing started in
-  it and are still counted, and those that ended in it (their MRR when they ended). Expansion and
-  contraction (price and quantity changes) are not split out yet.
+  it and are still counted, and those that ended in it (their MRR when they ended); expansion and
+  contraction, the monthly difference of each price or quantity change made in it (from the
+  ``subscription.updated`` events that record the old and new values).
 - **Revenue per day** (`revenue_by_day`): paid invoices' ``amount_paid`` by the day they were
   paid (UTC), per network and token of the payment that paid them.
 - **Failed and recovered** (`payment_outcomes`): invoices of periods starting in the window that
@@ -18,12 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from cyphera.auth.scope import Scope, scoped
 from cyphera.kit.periods import Interval
-from cyphera.models import Invoice, Payment, Price, Subscription
+from cyphera.models import Event, Invoice, Payment, Price, Subscription
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.subscription import SubscriptionStatus
 
@@ -31,15 +33,18 @@ S = SubscriptionStatus
 COUNTED = (S.ACTIVE, S.PAST_DUE)
 
 
-def _monthly_cents() -> ColumnElement[int]:
-    """A subscription's price normalised to a month, in whole cents (rounded down)."""
-    amount = Price.unit_amount * Subscription.quantity
-    count = func.coalesce(Price.recurring_interval_count, 1)
+def _monthly_cents(
+    price: type[Price] = Price, quantity: ColumnElement[int] | None = None
+) -> ColumnElement[int]:
+    """A price × quantity (a subscription's by default) normalised to a month, in whole cents
+    (rounded down)."""
+    amount = price.unit_amount * (Subscription.quantity if quantity is None else quantity)
+    count = func.coalesce(price.recurring_interval_count, 1)
     return case(
-        (Price.recurring_interval == Interval.MONTH, amount // count),
-        (Price.recurring_interval == Interval.YEAR, amount // (12 * count)),
-        (Price.recurring_interval == Interval.WEEK, amount * 52 // (12 * count)),
-        (Price.recurring_interval == Interval.DAY, amount * 365 // (12 * count)),
+        (price.recurring_interval == Interval.MONTH, amount // count),
+        (price.recurring_interval == Interval.YEAR, amount // (12 * count)),
+        (price.recurring_interval == Interval.WEEK, amount * 52 // (12 * count)),
+        (price.recurring_interval == Interval.DAY, amount * 365 // (12 * count)),
         else_=0,
     )
 
@@ -80,6 +85,8 @@ async def subscription_counts(session: AsyncSession, *, scope: Scope) -> Counts:
 class Movement:
     new_cents: int
     churned_cents: int
+    expansion_cents: int = 0
+    contraction_cents: int = 0
 
 
 async def movement(
@@ -107,7 +114,48 @@ async def movement(
         scope,
     )
     new, churned = (await session.execute(statement)).one()
-    return Movement(new_cents=int(new), churned_cents=int(churned))
+    expansion, contraction = await _changes(session, scope=scope, since=since, until=until)
+    return Movement(
+        new_cents=int(new),
+        churned_cents=int(churned),
+        expansion_cents=expansion,
+        contraction_cents=contraction,
+    )
+
+
+async def _changes(
+    session: AsyncSession, *, scope: Scope, since: datetime, until: datetime
+) -> tuple[int, int]:
+    """Expansion and contraction: price and quantity changes made in [since, until), from the
+    ``subscription.updated`` events that record them (new values in the data, old ones in
+    ``previous_attributes``), each change's monthly difference counted once."""
+    previous = Event.data["previous_attributes"]
+    new_price, old_price = aliased(Price), aliased(Price)
+    new_quantity = Event.data["quantity"].as_integer()
+    old_quantity = func.coalesce(previous["quantity"].as_integer(), new_quantity)
+    delta = _monthly_cents(new_price, new_quantity) - _monthly_cents(old_price, old_quantity)
+    statement = scoped(
+        select(
+            func.coalesce(func.sum(case((delta > 0, delta), else_=0)), 0),
+            func.coalesce(func.sum(case((delta < 0, -delta), else_=0)), 0),
+        )
+        .select_from(Event)
+        .join(new_price, new_price.id == Event.data["price"].as_string())
+        .join(
+            old_price,
+            old_price.id
+            == func.coalesce(previous["price"].as_string(), Event.data["price"].as_string()),
+        )
+        .where(
+            Event.type == "subscription.updated",
+            or_(previous.has_key("price"), previous.has_key("quantity")),
+            Event.created_at >= since,
+            Event.created_at < until,
+        ),
+        scope,
+    )
+    expansion, contraction = (await session.execute(statement)).one()
+    return int(expansion), int(contraction)
 
 
 @dataclass(frozen=True, slots=True)

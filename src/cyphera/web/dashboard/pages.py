@@ -96,6 +96,8 @@ async def dashboard_home(
         "mrr": format_cents(await analytics.mrr_cents(session, scope=scope)),
         "new_mrr": format_cents(movement.new_cents),
         "churned_mrr": format_cents(movement.churned_cents),
+        "expansion_mrr": format_cents(movement.expansion_cents),
+        "contraction_mrr": format_cents(movement.contraction_cents),
         "counts": counts,
         "outcomes": outcomes,
         "bars": daily_bars(revenue, first=since.date(), days=WINDOW_DAYS),
