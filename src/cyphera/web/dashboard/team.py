@@ -23,6 +23,7 @@ from cyphera.auth.roles import Capability, role_capability
 from cyphera.exceptions import AppError
 from cyphera.kit.clock import to_unix
 from cyphera.kit.pagination import PageRequest
+from cyphera.models.audit_entry import AuditEntry
 from cyphera.models.member import MemberRole
 from cyphera.web import words
 from cyphera.web.dashboard import access
@@ -257,7 +258,7 @@ async def dashboard_remove_member(
 # --- audit log --------------------------------------------------------------------------------
 
 
-def _entry(entry: Any) -> dict[str, Any]:
+def _entry(entry: AuditEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "when": words.moment(entry.created_at),
