@@ -18,6 +18,8 @@ from cyphera.web.dashboard.deps import page_errors
 from cyphera.web.dashboard.links import router as dashboard_links
 from cyphera.web.dashboard.lists import router as dashboard_lists
 from cyphera.web.dashboard.pages import router as dashboard_pages
+from cyphera.web.dashboard.settings import router as dashboard_settings
+from cyphera.web.dashboard.team import router as dashboard_team
 from cyphera.web.paymentlink.pages import router as payment_link_pages
 from cyphera.web.portal.api import router as portal_api
 from cyphera.web.portal.pages import router as portal_pages
@@ -44,6 +46,8 @@ def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
     app.include_router(dashboard_clocks)
     app.include_router(dashboard_links)
     app.include_router(dashboard_lists)
+    app.include_router(dashboard_settings)
+    app.include_router(dashboard_team)
     app.include_router(payment_link_pages)
     app.add_exception_handler(AppError, page_errors(app.exception_handlers[AppError]))
     app.mount(ASSETS_PATH, ImmutableStaticFiles(directory=directory, check_dir=False), name="web")

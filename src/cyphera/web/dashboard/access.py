@@ -12,6 +12,7 @@ token, an HMAC of the session id under the hosted-page secret.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -109,6 +110,22 @@ def check_csrf(request: Request, session_id: str, token: str | None) -> None:
         raise CsrfInvalid("This form has expired; reload the page and try again.")
 
 
+async def acting_to_submit(
+    request: Request,
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    workspace_id: str,
+    mode: Mode,
+    csrf_token: str | None,
+) -> Acting:
+    """`acting`, for a form whose capability the service itself checks (API keys, the team):
+    only its CSRF token is checked here."""
+    member = await acting(request, session, clock, workspace_id=workspace_id, mode=mode)
+    check_csrf(request, member.member.session_id, csrf_token)
+    return member
+
+
 async def acting_to_change(
     request: Request,
     session: AsyncSession,
@@ -119,7 +136,23 @@ async def acting_to_change(
     csrf_token: str | None,
 ) -> Acting:
     """`acting`, for a form that changes something: its CSRF token, and ``manage_billing``."""
-    member = await acting(request, session, clock, workspace_id=workspace_id, mode=mode)
-    check_csrf(request, member.member.session_id, csrf_token)
+    member = await acting_to_submit(
+        request, session, clock, workspace_id=workspace_id, mode=mode, csrf_token=csrf_token
+    )
     member.member.require(Capability.MANAGE_BILLING)
     return member
+
+
+def describe(
+    request: Request,
+    action: str,
+    *,
+    object_type: str,
+    object_id: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Name this request's act in the audit log as the API names the same act
+    (``api_key.created`` …), instead of the default ``POST <route>``."""
+    request_audit(request.scope.setdefault("state", {})).describe(
+        action, object_type=object_type, object_id=object_id, details=details
+    )
