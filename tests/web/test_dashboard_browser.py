@@ -92,12 +92,17 @@ async def test_a_merchant_signs_in_reads_the_figures_and_cancels_with_a_preview(
         ("Customers", "0x"),
         ("Invoices", "paid"),
         ("Payments", "succeeded"),
+        ("Permissions", "active"),
+        ("Checkouts", "complete"),
     ):
         await page.get_by_role("link", name=section).click()
         listed = page.locator("[data-row]")
         await expect(listed).to_have_count(1)
         await expect(listed).to_contain_text(expected)
         await capture(page, screenshots, section.lower(), prefix="dashboard")
+    await page.get_by_role("link", name="Coupons").click()
+    await expect(page.locator("[data-empty]")).to_contain_text("No coupons yet")
+    await capture(page, screenshots, "coupons", prefix="dashboard")
     foreign = await page.goto(
         f"{platform.api_url}/dashboard/{workspace_id}/test/subscriptions/{theirs['subscription']}"
     )

@@ -13,16 +13,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from cyphera.auth.dependencies import SessionDep
+from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.resources import list_scoped
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.customer.service import list_customers
 from cyphera.invoice.page import hosted_invoice_url
-from cyphera.kit.hosted import hosted_secret
-from cyphera.kit.money import format_cents
+from cyphera.kit.hosted import checkout_page_url, hosted_secret
+from cyphera.kit.money import format_cents, format_token_units
 from cyphera.kit.pagination import Page, PageRequest
-from cyphera.models import Invoice, Payment
+from cyphera.models import CheckoutSession, Coupon, Invoice, Payment
 from cyphera.payment.dependencies import RegistryDep
+from cyphera.permission.service import effective_status, list_permissions
+from cyphera.subscription.invoice_lines import coupon_label
 from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.deps import ActingDep
@@ -177,4 +179,123 @@ async def dashboard_payments(
         columns=["Date", "Amount", "Network and token", "Status", "Transaction"],
         page=page,
         cells=_payment_cells(registry),
+    )
+
+
+@router.get(WS + "/permissions", response_class=HTMLResponse)
+async def dashboard_permissions(
+    acting: ActingDep,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    starting_after: str | None = None,
+) -> Response:
+    now = clock.now()
+    page = await list_permissions(
+        session,
+        scope=acting.scope,
+        page=PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+        at=now,
+    )
+    return await _render(
+        request,
+        session,
+        acting,
+        section="permissions",
+        title="Permissions",
+        empty="No permissions yet. A customer grants one when they subscribe.",
+        columns=["Customer wallet", "Up to", "Network", "Status", "Valid until"],
+        page=page,
+        cells=lambda p: [
+            Cell(p.account, mono=True),
+            Cell(
+                format_token_units(
+                    p.period_amount, decimals=p.token_decimals, symbol=p.token_symbol
+                )
+                + " "
+                + words.every(p.period_seconds)
+            ),
+            Cell(p.network),
+            Cell(effective_status(p, at=now).value),
+            Cell(words.date(p.expires_at)),
+        ],
+    )
+
+
+@router.get(WS + "/checkout_sessions", response_class=HTMLResponse)
+async def dashboard_checkout_sessions(
+    acting: ActingDep,
+    request: Request,
+    session: SessionDep,
+    starting_after: str | None = None,
+) -> Response:
+    page = await list_scoped(
+        session,
+        CheckoutSession,
+        acting.scope,
+        PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+    )
+    public = str(request.app.state.settings.api.public_url)
+    secret = hosted_secret(environment=request.app.state.settings.environment)
+    return await _render(
+        request,
+        session,
+        acting,
+        section="checkout_sessions",
+        title="Checkout sessions",
+        empty="No checkout sessions yet. Make one with the API or a payment link.",
+        columns=["Session", "Amount", "Status", "Expires", "Subscription"],
+        page=page,
+        cells=lambda c: [
+            Cell(c.id, href=checkout_page_url(public, c.id, secret=secret), mono=True),
+            Cell(format_cents(c.amount_cents)),
+            Cell(c.status.value),
+            Cell(words.moment(c.expires_at)),
+            Cell(
+                c.subscription_id or "—",
+                href=f"{acting.base}/subscriptions/{c.subscription_id}"
+                if c.subscription_id
+                else None,
+                mono=True,
+            ),
+        ],
+    )
+
+
+@router.get(WS + "/coupons", response_class=HTMLResponse)
+async def dashboard_coupons(
+    acting: ActingDep,
+    request: Request,
+    session: SessionDep,
+    starting_after: str | None = None,
+) -> Response:
+    page = await list_scoped(
+        session,
+        Coupon,
+        acting.scope,
+        PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
+        Coupon.deleted_at.is_(None),
+    )
+    return await _render(
+        request,
+        session,
+        acting,
+        section="coupons",
+        title="Coupons",
+        empty="No coupons yet. Make one with POST /v1/coupons.",
+        columns=["Coupon", "Off", "Duration", "Redeemed", "Valid"],
+        page=page,
+        cells=lambda c: [
+            Cell(c.id, mono=True),
+            Cell(coupon_label(c)),
+            Cell(
+                c.duration.value
+                + (f" ({c.duration_in_months} months)" if c.duration_in_months else "")
+            ),
+            Cell(
+                str(c.times_redeemed)
+                + (f" of {c.max_redemptions}" if c.max_redemptions is not None else "")
+            ),
+            Cell("yes" if c.valid else "no"),
+        ],
     )
