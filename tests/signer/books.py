@@ -66,6 +66,7 @@ class Books:
                     delegate=charge.payee,
                     delegation_manager=charge.payee,
                     delegation_hash=context_hash,
+                    revocation_hash=context_hash,
                     token_address=charge.token,
                     token_symbol="USDC",
                     token_decimals=6,

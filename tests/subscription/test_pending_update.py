@@ -263,12 +263,24 @@ async def test_its_session_cannot_be_prepared_for_another_wallet_network_or_toke
     assert (before.accepted_networks, before.accepted_tokens) == ([NETWORK], ["USDC"])
     assert before.customer_address_fixed
 
-    for wallet in (customer.address, Account.create().address):
+    # Another wallet or token: refused
+    for wallet, token in ((Account.create().address, "USDC"), (customer.address, "USDT")):
         with pytest.raises(checkout_errors.CheckoutTermsFixed) as refused:
             await prepare_checkout(
-                world, registry, pending_id, customer_address=wallet, network=NETWORK, token="USDC"
+                world, registry, pending_id, customer_address=wallet, network=NETWORK, token=token
             )
         assert refused.value.code == "checkout_session_terms_fixed"
+    # Its own wallet, network and token (what the hosted page sends after connecting): the
+    # session as it is, its terms untouched
+    same = await prepare_checkout(
+        world,
+        registry,
+        pending_id,
+        customer_address=customer.address,
+        network=NETWORK,
+        token="USDC",
+    )
+    assert same.id == pending_id
 
     after = await world.get(CheckoutSession, pending_id)
     assert after.delegation == before.delegation

@@ -23,6 +23,7 @@ def test_the_policy_table() -> None:
             Capability.MANAGE_TEST_KEYS,
             Capability.MANAGE_LIVE_KEYS,
             Capability.MANAGE_MEMBERS,
+            Capability.MANAGE_BILLING,
         },
         MemberRole.OWNER: set(Capability),
     }
