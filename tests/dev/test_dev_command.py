@@ -119,6 +119,8 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
 
     first = DevProcess(dev_home, ports)
     try:
+        # On a first start three demo customers subscribe and pay on the local chain.
+        assert first.wait_for(r"demo data\s+(\d+) customers").group(1) == "3"
         checkout_url = first.wait_for(r"demo checkout\s+(\S+)").group(1)
         link_url = first.wait_for(r"demo link\s+(\S+/l/plink_\w+)").group(1)
         portal_url = first.wait_for(r"portal\s+(\S+/portal)").group(1)
@@ -179,7 +181,9 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
             home = browser.get(dashboard_url, follow_redirects=True)
             assert home.status_code == 200
             assert "Demo Store" in home.text
-            assert 'data-figure="mrr"' in home.text
+            # The demo customers' subscriptions are the figures: 3 × $19.99 a month
+            assert 'data-figure="mrr">$59.97<' in home.text
+            assert 'data-figure="active">3<' in home.text
 
         # The CLI of another terminal finds this stack on its non-default ports.
         created = cli(dev_home, "workspace", "create", "--name", "Second shop", "--json")

@@ -14,6 +14,7 @@ from cyphera.chain.devnet.anvil import port_is_free
 from cyphera.chain.networks import rpc_env_var
 from cyphera.config import Settings, SignerClientSettings
 from cyphera.dev import stack
+from cyphera.dev.demo_customers import subscribe_demo_customers
 from cyphera.dev.record import RunningStack
 from cyphera.dev.seed import demo_owner_address, open_demo_checkout, open_demo_link, seed_demo
 from cyphera.dev.supervisor import Child, Supervisor
@@ -132,6 +133,17 @@ def run(settings: Settings) -> int:
                 SignerClientSettings(target=f"127.0.0.1:{settings.dev.signer_port}")
             )
             try:
+                # First start only: three demo customers subscribe and pay on the local chain,
+                # so the dashboard has real figures to show.
+                supervisor.say("dev", "demo customers subscribing on the local chain…")
+                demo_customers = await subscribe_demo_customers(
+                    database_url,
+                    workspace_id=seeded.workspace_id,
+                    registry=devnet.registry,
+                    gateway=demo_gateway,
+                    devnet=devnet,
+                    permission_lifetime_days=settings.billing.permission_lifetime_days,
+                )
                 checkout_url = await open_demo_checkout(
                     database_url,
                     workspace_id=seeded.workspace_id,
@@ -141,6 +153,10 @@ def run(settings: Settings) -> int:
                 )
             finally:
                 await demo_gateway.close()
+            if demo_customers:
+                lines.append(
+                    f"  demo data     {demo_customers} customers subscribed, first charges on chain"
+                )
             if checkout_url is not None:
                 lines.append(f"  demo checkout {checkout_url}")
             link_url = await open_demo_link(
