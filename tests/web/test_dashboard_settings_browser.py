@@ -9,6 +9,7 @@ forged POST is refused (403) with nothing changed.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from eth_account.signers.local import LocalAccount
@@ -116,8 +117,8 @@ async def test_an_owner_manages_keys_webhooks_team_and_payouts_and_audits_them(
     await page.get_by_label("Wallet address").fill(invitee)
     await page.get_by_label("Role", exact=True).select_option("developer")
     await page.get_by_role("button", name="Invite", exact=True).click()
-    token = await page.locator("[data-secret]").input_value()
-    assert token.startswith("invite_")
+    link = await page.locator("[data-secret]").input_value()
+    assert "/dashboard/invite?token=invite_" in link
     invitation = page.locator("[data-invitation]")
     await expect(invitation).to_contain_text("pending")
     await capture(page, screenshots, "team-invited", prefix="dashboard")
@@ -192,3 +193,48 @@ async def test_a_viewer_sees_no_form_and_a_forged_post_changes_nothing(
     async with sessionmaker() as db:
         key = await db.get_one(ApiKey, key_id)
         assert key.revoked_at is None
+
+
+async def test_an_invited_wallet_signs_in_from_the_link_and_joins(
+    client: httpx.AsyncClient,
+    api_server: str,
+    browser: Browser,
+    screenshots: Path,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    owner, ws = await owner_of_new_workspace(client, "Acme")
+    page = await _signed_in(browser, api_server, owner.wallet, ws)
+    await page.get_by_role("link", name="Team").click()
+    invitee = new_wallet()
+    await page.get_by_label("Wallet address").fill(invitee.address)
+    await page.get_by_label("Role", exact=True).select_option("developer")
+    await page.get_by_role("button", name="Invite", exact=True).click()
+    link = urlsplit(await page.locator("[data-secret]").input_value())
+
+    # The invitee opens the link signed out: the sign-in, then back to the invitation
+    context = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+    await context.expose_binding("__wallet", FakeWallet(invitee))
+    await context.add_init_script(INIT_SCRIPT)
+    joining = await context.new_page()
+    await joining.goto(f"{api_server}{link.path}?{link.query}")
+    await expect(joining.get_by_role("heading", name="Sign in to your dashboard")).to_be_visible()
+    await joining.get_by_role("button", name="Connect Test Wallet").click()
+    accept = joining.get_by_role("button", name="Accept the invitation")
+    await expect(accept).to_be_visible()
+    await capture(joining, screenshots, "invitation", prefix="dashboard")
+    await accept.click()
+    await joining.wait_for_url(f"**/dashboard/{ws}/test")
+    async with sessionmaker() as db:
+        [invitation] = (
+            await db.scalars(select(Invitation).where(Invitation.workspace_id == ws))
+        ).all()
+        assert invitation.accepted_at is not None
+    members = await client.get("/v1/members", headers=owner.headers(ws))
+    roles = sorted(m["role"] for m in members.json()["data"])
+    assert roles == ["developer", "owner"]
+
+    # And the link, used again, says so and changes nothing
+    await joining.goto(f"{api_server}{link.path}?{link.query}")
+    await joining.get_by_role("button", name="Accept the invitation").click()
+    await expect(joining.locator("[data-error]")).to_contain_text("already accepted")
+    await context.close()

@@ -26,10 +26,17 @@ def pages_of(request: Request) -> Pages:
     return pages
 
 
-def sign_in(request: Request, *, status_code: int = 200) -> Response:
+def sign_in(request: Request, *, status_code: int = 200, next_url: str = "") -> Response:
+    """The sign-in page; after signing in the script goes to `next_url` (a path of ours)."""
     return pages_of(request).render(
         "dashboard/sign_in.html",
-        {"page": {"nonce_url": f"{HOME}/api/nonce", "sign_in_url": f"{HOME}/api/sign-in"}},
+        {
+            "page": {
+                "nonce_url": f"{HOME}/api/nonce",
+                "sign_in_url": f"{HOME}/api/sign-in",
+                "next": next_url if next_url.startswith(HOME + "/") else "",
+            }
+        },
         status_code=status_code,
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,6 +30,7 @@ from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.forms import form_model
 from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of
+from cyphera.web.dashboard.invite import INVITE_PATH
 from cyphera.workspace import team
 from cyphera.workspace.team_schemas import Invitation, InvitationCreate, MemberUpdate, role_of
 
@@ -166,10 +168,12 @@ async def dashboard_invite(
             object_id=issued.invitation.id,
             details={"role": data.role},
         )
+        public = str(request.app.state.settings.api.public_url).rstrip("/")
         invited = {
             "id": issued.invitation.id,
             "who": issued.invitation.address or "",
             "token": issued.token,
+            "link": f"{public}{INVITE_PATH}?{urlencode({'token': issued.token})}",
         }
         return await _team_page(request, session, acting, now=to_unix(clock.now()), invited=invited)
     except AppError as exc:

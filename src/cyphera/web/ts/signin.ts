@@ -82,7 +82,9 @@ class SignIn {
       const signed = await postJson(this.root.dataset.signInUrl ?? "", { message, signature });
       const s = signed.answer;
       if (!signed.ok || !isObject(s) || !isString(s.redirect)) throw new Failure(errorMessage(s, signed.status));
-      window.location.assign(s.redirect);
+      // Back to the page that asked for the sign-in (a path of ours), else where the server says.
+      const next = this.root.dataset.next;
+      window.location.assign(next && next.startsWith("/") && !next.startsWith("//") ? next : s.redirect);
     } catch (e) {
       if (e instanceof Rejected) { this.fail("Not signed in", "You declined the request in your wallet. Nothing was signed."); return; }
       this.fail("Not signed in", e instanceof Error ? e.message : "Signing in did not work.");
