@@ -49,8 +49,29 @@ async def _changing(
     )
 
 
+async def _submitting(
+    workspace_id: str,
+    mode: str,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    csrf_token: Annotated[str | None, Form(alias="csrf_token")] = None,
+) -> access.Acting:
+    return await access.acting_to_submit(
+        request,
+        session,
+        clock,
+        workspace_id=workspace_id,
+        mode=mode_of(mode),
+        csrf_token=csrf_token,
+    )
+
+
 ActingDep = Annotated[access.Acting, Depends(_acting)]
 ChangingDep = Annotated[access.Acting, Depends(_changing)]
+"""`ActingDep` for a form that changes billing objects: its CSRF token and ``manage_billing``."""
+SubmittingDep = Annotated[access.Acting, Depends(_submitting)]
+"""`ActingDep` for a form whose capability the service decides (keys, team): its CSRF token."""
 
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 

@@ -23,7 +23,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.roles import key_capability
-from cyphera.exceptions import AppError
 from cyphera.kit.pagination import PageRequest
 from cyphera.models.api_key import ApiKeyKind
 from cyphera.models.mixins import Mode
@@ -31,8 +30,9 @@ from cyphera.network.endpoints import networks_for_mode
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.web import words
 from cyphera.web.dashboard import access
+from cyphera.web.dashboard.deps import ActingDep, ChangingDep, SubmittingDep
 from cyphera.web.dashboard.forms import form_model
-from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of
+from cyphera.web.dashboard.frame import frame, pages_of
 from cyphera.webhook import service as webhooks
 from cyphera.webhook.endpoints import get_secret_box
 from cyphera.webhook.events import ALL_EVENTS, EVENT_TYPES
@@ -98,102 +98,68 @@ async def _keys_page(
 
 @router.get(WS + "/api_keys", response_class=HTMLResponse)
 async def dashboard_api_keys(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     starting_after: str | None = None,
     done: str = "",
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        return await _keys_page(request, session, acting, starting_after=starting_after, done=done)
-    except AppError as exc:
-        return failed(request, exc)
+    return await _keys_page(request, session, acting, starting_after=starting_after, done=done)
 
 
 @router.post(WS + "/api_keys", response_class=HTMLResponse)
 async def dashboard_create_api_key(
-    workspace_id: str,
-    mode: str,
+    acting: SubmittingDep,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     name: Text = "",
     key_mode: Annotated[str, Form(alias="mode")] = "",
     key_type: Annotated[str, Form(alias="type")] = "secret",
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_submit(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        data = form_model(ApiKeyCreate, {"name": name, "mode": key_mode, "type": key_type})
-        issued = await team.create_api_key(
-            session,
-            member=acting.member,
-            name=data.name,
-            mode=key_mode_of(data.mode),
-            kind=ApiKeyKind.SECRET if data.type == "secret" else ApiKeyKind.RESTRICTED,
-            clock=clock,
-        )
-        access.describe(
-            request,
-            "api_key.created",
-            object_type="api_key",
-            object_id=issued.api_key.id,
-            details={"mode": data.mode, "type": data.type},
-        )
-        created = {
-            "id": issued.api_key.id,
-            "name": issued.api_key.name,
-            "mode": data.mode,
-            "secret": issued.secret,
-        }
-        return await _keys_page(request, session, acting, created=created)
-    except AppError as exc:
-        return failed(request, exc)
+    data = form_model(ApiKeyCreate, {"name": name, "mode": key_mode, "type": key_type})
+    issued = await team.create_api_key(
+        session,
+        member=acting.member,
+        name=data.name,
+        mode=key_mode_of(data.mode),
+        kind=ApiKeyKind.SECRET if data.type == "secret" else ApiKeyKind.RESTRICTED,
+        clock=clock,
+    )
+    access.describe(
+        request,
+        "api_key.created",
+        object_type="api_key",
+        object_id=issued.api_key.id,
+        details={"mode": data.mode, "type": data.type},
+    )
+    created = {
+        "id": issued.api_key.id,
+        "name": issued.api_key.name,
+        "mode": data.mode,
+        "secret": issued.secret,
+    }
+    return await _keys_page(request, session, acting, created=created)
 
 
 @router.post(WS + "/api_keys/{api_key_id}/revoke")
 async def dashboard_revoke_api_key(
-    workspace_id: str,
-    mode: str,
+    acting: SubmittingDep,
     api_key_id: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_submit(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        revoked = await team.revoke_workspace_api_key(
-            session, member=acting.member, api_key_id=api_key_id, clock=clock
-        )
-        access.describe(
-            request,
-            "api_key.revoked",
-            object_type="api_key",
-            object_id=revoked.id,
-            details={"mode": revoked.mode.value},
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    revoked = await team.revoke_workspace_api_key(
+        session, member=acting.member, api_key_id=api_key_id, clock=clock
+    )
+    access.describe(
+        request,
+        "api_key.revoked",
+        object_type="api_key",
+        object_id=revoked.id,
+        details={"mode": revoked.mode.value},
+    )
     return RedirectResponse(f"{acting.base}/api_keys?done=revoked", status_code=303)
 
 
@@ -241,95 +207,59 @@ async def _webhooks_page(
 
 @router.get(WS + "/webhooks", response_class=HTMLResponse)
 async def dashboard_webhooks(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     starting_after: str | None = None,
     done: str = "",
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        return await _webhooks_page(
-            request, session, acting, starting_after=starting_after, done=done
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    return await _webhooks_page(request, session, acting, starting_after=starting_after, done=done)
 
 
 @router.post(WS + "/webhooks", response_class=HTMLResponse)
 async def dashboard_create_webhook(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     url: Text = "",
     description: Text = "",
     events: Annotated[list[str] | None, Form()] = None,
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        body: dict[str, Any] = {"url": url.strip(), "enabled_events": events or []}
-        if description.strip():
-            body["description"] = description.strip()
-        data = form_model(WebhookEndpointCreate, body)
-        endpoint, secret = await webhooks.create_endpoint(
-            session, scope=acting.scope, data=data, box=get_secret_box(request), clock=clock
-        )
-        access.describe(
-            request,
-            "webhook_endpoint.created",
-            object_type="webhook_endpoint",
-            object_id=endpoint.id,
-        )
-        created = {"id": endpoint.id, "url": endpoint.url, "secret": secret}
-        return await _webhooks_page(request, session, acting, created=created)
-    except AppError as exc:
-        return failed(request, exc)
+    body: dict[str, Any] = {"url": url.strip(), "enabled_events": events or []}
+    if description.strip():
+        body["description"] = description.strip()
+    data = form_model(WebhookEndpointCreate, body)
+    endpoint, secret = await webhooks.create_endpoint(
+        session, scope=acting.scope, data=data, box=get_secret_box(request), clock=clock
+    )
+    access.describe(
+        request,
+        "webhook_endpoint.created",
+        object_type="webhook_endpoint",
+        object_id=endpoint.id,
+    )
+    created = {"id": endpoint.id, "url": endpoint.url, "secret": secret}
+    return await _webhooks_page(request, session, acting, created=created)
 
 
 @router.post(WS + "/webhooks/{endpoint_id}/delete")
 async def dashboard_delete_webhook(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     endpoint_id: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        deleted = await webhooks.delete_endpoint(
-            session, scope=acting.scope, endpoint_id=endpoint_id, clock=clock
-        )
-        access.describe(
-            request,
-            "webhook_endpoint.deleted",
-            object_type="webhook_endpoint",
-            object_id=deleted.id,
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    deleted = await webhooks.delete_endpoint(
+        session, scope=acting.scope, endpoint_id=endpoint_id, clock=clock
+    )
+    access.describe(
+        request,
+        "webhook_endpoint.deleted",
+        object_type="webhook_endpoint",
+        object_id=deleted.id,
+    )
     return RedirectResponse(f"{acting.base}/webhooks?done=deleted", status_code=303)
 
 
@@ -338,24 +268,16 @@ async def dashboard_delete_webhook(
 
 @router.get(WS + "/payouts", response_class=HTMLResponse)
 async def dashboard_payouts(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     registry: RegistryDep,
     done: str = "",
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        payouts = {
-            p.network: p.address
-            for p in await workspaces.list_payout_addresses(session, scope=acting.scope)
-        }
-    except AppError as exc:
-        return failed(request, exc)
+    payouts = {
+        p.network: p.address
+        for p in await workspaces.list_payout_addresses(session, scope=acting.scope)
+    }
     context = await frame(request, session, acting, "payouts")
     context |= {
         "networks": [
@@ -369,35 +291,22 @@ async def dashboard_payouts(
 
 @router.post(WS + "/payouts")
 async def dashboard_set_payout(
-    workspace_id: str,
-    mode: str,
+    acting: ChangingDep,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     network: Text = "",
     address: Text = "",
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await access.acting_to_change(
-            request,
-            session,
-            clock,
-            workspace_id=workspace_id,
-            mode=mode_of(mode),
-            csrf_token=csrf_token,
-        )
-        data = form_model(PayoutAddressSet, {"address": address.strip()})
-        payout = await workspaces.set_payout_address(
-            session, scope=acting.scope, network=network, address=data.address, clock=clock
-        )
-        access.describe(
-            request,
-            "payout_address.set",
-            object_type="payout_address",
-            object_id=payout.id,
-            details={"network": payout.network, "address": payout.address},
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    data = form_model(PayoutAddressSet, {"address": address.strip()})
+    payout = await workspaces.set_payout_address(
+        session, scope=acting.scope, network=network, address=data.address, clock=clock
+    )
+    access.describe(
+        request,
+        "payout_address.set",
+        object_type="payout_address",
+        object_id=payout.id,
+        details={"network": payout.network, "address": payout.address},
+    )
     return RedirectResponse(f"{acting.base}/payouts?done=set", status_code=303)

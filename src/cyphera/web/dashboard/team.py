@@ -21,15 +21,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cyphera.auth import audit
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.roles import Capability, role_capability
-from cyphera.exceptions import AppError
 from cyphera.kit.clock import to_unix
 from cyphera.kit.pagination import PageRequest
 from cyphera.models.audit_entry import AuditEntry
 from cyphera.models.member import MemberRole
 from cyphera.web import words
 from cyphera.web.dashboard import access
+from cyphera.web.dashboard.deps import ActingDep, SubmittingDep
 from cyphera.web.dashboard.forms import form_model
-from cyphera.web.dashboard.frame import failed, frame, mode_of, pages_of
+from cyphera.web.dashboard.frame import frame, pages_of
 from cyphera.web.dashboard.invite import INVITE_PATH
 from cyphera.workspace import team
 from cyphera.workspace.team_schemas import Invitation, InvitationCreate, MemberUpdate, role_of
@@ -104,156 +104,106 @@ async def _team_page(
 
 @router.get(WS + "/team", response_class=HTMLResponse)
 async def dashboard_team(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     done: str = "",
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        return await _team_page(request, session, acting, now=to_unix(clock.now()), done=done)
-    except AppError as exc:
-        return failed(request, exc)
-
-
-async def _submitting(
-    request: Request,
-    session: SessionDep,
-    clock: ClockDep,
-    workspace_id: str,
-    mode: str,
-    csrf_token: str | None,
-) -> access.Acting:
-    return await access.acting_to_submit(
-        request,
-        session,
-        clock,
-        workspace_id=workspace_id,
-        mode=mode_of(mode),
-        csrf_token=csrf_token,
-    )
+    return await _team_page(request, session, acting, now=to_unix(clock.now()), done=done)
 
 
 @router.post(WS + "/team/invitations", response_class=HTMLResponse)
 async def dashboard_invite(
-    workspace_id: str,
-    mode: str,
+    acting: SubmittingDep,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     address: Text = "",
     role: Text = "",
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await _submitting(request, session, clock, workspace_id, mode, csrf_token)
-        data = form_model(InvitationCreate, {"address": address.strip(), "role": role})
-        issued = await team.create_invitation(
-            session,
-            member=acting.member,
-            role=role_of(data.role),
-            email=None,
-            address=data.address,
-            ttl=timedelta(days=request.app.state.settings.auth.invitation_ttl_days),
-            clock=clock,
-        )
-        access.describe(
-            request,
-            "invitation.created",
-            object_type="invitation",
-            object_id=issued.invitation.id,
-            details={"role": data.role},
-        )
-        public = str(request.app.state.settings.api.public_url).rstrip("/")
-        invited = {
-            "id": issued.invitation.id,
-            "who": issued.invitation.address or "",
-            "token": issued.token,
-            "link": f"{public}{INVITE_PATH}?{urlencode({'token': issued.token})}",
-        }
-        return await _team_page(request, session, acting, now=to_unix(clock.now()), invited=invited)
-    except AppError as exc:
-        return failed(request, exc)
+    data = form_model(InvitationCreate, {"address": address.strip(), "role": role})
+    issued = await team.create_invitation(
+        session,
+        member=acting.member,
+        role=role_of(data.role),
+        email=None,
+        address=data.address,
+        ttl=timedelta(days=request.app.state.settings.auth.invitation_ttl_days),
+        clock=clock,
+    )
+    access.describe(
+        request,
+        "invitation.created",
+        object_type="invitation",
+        object_id=issued.invitation.id,
+        details={"role": data.role},
+    )
+    public = str(request.app.state.settings.api.public_url).rstrip("/")
+    invited = {
+        "id": issued.invitation.id,
+        "who": issued.invitation.address or "",
+        "token": issued.token,
+        "link": f"{public}{INVITE_PATH}?{urlencode({'token': issued.token})}",
+    }
+    return await _team_page(request, session, acting, now=to_unix(clock.now()), invited=invited)
 
 
 @router.post(WS + "/team/invitations/{invitation_id}/revoke")
 async def dashboard_revoke_invitation(
-    workspace_id: str,
-    mode: str,
+    acting: SubmittingDep,
     invitation_id: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await _submitting(request, session, clock, workspace_id, mode, csrf_token)
-        invitation = await team.revoke_invitation(
-            session, member=acting.member, invitation_id=invitation_id, clock=clock
-        )
-        access.describe(
-            request, "invitation.revoked", object_type="invitation", object_id=invitation.id
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    invitation = await team.revoke_invitation(
+        session, member=acting.member, invitation_id=invitation_id, clock=clock
+    )
+    access.describe(
+        request, "invitation.revoked", object_type="invitation", object_id=invitation.id
+    )
     return RedirectResponse(f"{acting.base}/team?done=revoked", status_code=303)
 
 
 @router.post(WS + "/team/members/{member_id}/role")
 async def dashboard_change_role(
-    workspace_id: str,
-    mode: str,
+    acting: SubmittingDep,
     member_id: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     role: Text = "",
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await _submitting(request, session, clock, workspace_id, mode, csrf_token)
-        data = form_model(MemberUpdate, {"role": role})
-        change = await team.update_member_role(
-            session, member=acting.member, member_id=member_id, role=role_of(data.role), clock=clock
-        )
-        access.describe(
-            request,
-            "member.role_updated",
-            object_type="member",
-            object_id=change.member.member.id,
-            details={"previous_role": change.previous_role.value, "role": data.role},
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    data = form_model(MemberUpdate, {"role": role})
+    change = await team.update_member_role(
+        session, member=acting.member, member_id=member_id, role=role_of(data.role), clock=clock
+    )
+    access.describe(
+        request,
+        "member.role_updated",
+        object_type="member",
+        object_id=change.member.member.id,
+        details={"previous_role": change.previous_role.value, "role": data.role},
+    )
     return RedirectResponse(f"{acting.base}/team?done=role", status_code=303)
 
 
 @router.post(WS + "/team/members/{member_id}/remove")
 async def dashboard_remove_member(
-    workspace_id: str,
-    mode: str,
+    acting: SubmittingDep,
     member_id: str,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
-    csrf_token: CsrfField = None,
 ) -> Response:
-    try:
-        acting = await _submitting(request, session, clock, workspace_id, mode, csrf_token)
-        removed = await team.remove_member(session, member=acting.member, member_id=member_id)
-        access.describe(
-            request,
-            "member.removed",
-            object_type="member",
-            object_id=removed.id,
-            details={"account": removed.account_id, "role": removed.role.value},
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    removed = await team.remove_member(session, member=acting.member, member_id=member_id)
+    access.describe(
+        request,
+        "member.removed",
+        object_type="member",
+        object_id=removed.id,
+        details={"account": removed.account_id, "role": removed.role.value},
+    )
     if removed.id == acting.member.member_id:  # they left: this workspace is no longer theirs
         return RedirectResponse(access.PATH, status_code=303)
     return RedirectResponse(f"{acting.base}/team?done=removed", status_code=303)
@@ -275,25 +225,17 @@ def _entry(entry: AuditEntry) -> dict[str, Any]:
 
 @router.get(WS + "/audit", response_class=HTMLResponse)
 async def dashboard_audit(
-    workspace_id: str,
-    mode: str,
+    acting: ActingDep,
     request: Request,
     session: SessionDep,
-    clock: ClockDep,
     starting_after: str | None = None,
 ) -> Response:
-    try:
-        acting = await access.acting(
-            request, session, clock, workspace_id=workspace_id, mode=mode_of(mode)
-        )
-        acting.member.require(Capability.READ)
-        found = await audit.list_entries(
-            session,
-            scope=acting.member.scope,
-            page=PageRequest(limit=AUDIT_PAGE_SIZE, starting_after=starting_after),
-        )
-    except AppError as exc:
-        return failed(request, exc)
+    acting.member.require(Capability.READ)
+    found = await audit.list_entries(
+        session,
+        scope=acting.member.scope,
+        page=PageRequest(limit=AUDIT_PAGE_SIZE, starting_after=starting_after),
+    )
     context = await frame(request, session, acting, "audit")
     context |= {
         "entries": [_entry(e) for e in found.items],
