@@ -44,6 +44,25 @@ async def _wait_healthy(url: str, supervisor: Supervisor, within: float = 90.0) 
     return False
 
 
+async def _wait_listening(
+    port: int, supervisor: Supervisor, within: float = 60.0, host: str = "127.0.0.1"
+) -> bool:
+    """Whether something accepts connections on `port` (the signer's gRPC) within `within` s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if any(c.process and c.process.returncode is not None for c in supervisor.children):
+            return False
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            await asyncio.sleep(0.25)
+            continue
+        writer.close()
+        await writer.wait_closed()
+        return True
+    return False
+
+
 class DevStartError(Unavailable):
     """``cyphera dev`` cannot start; the message says what is in the way and what to do."""
 
@@ -119,6 +138,11 @@ def run(settings: Settings) -> int:
                 supervisor.say("dev", "the API did not become healthy; stopping")
                 await supervisor.stop()
                 return 1
+            # The demo session and customers need the signer (its relayer is their delegate).
+            if not await _wait_listening(settings.dev.signer_port, supervisor):
+                supervisor.say("dev", "the signer did not start listening; stopping")
+                await supervisor.stop()
+                return 1
             api = settings.api.public_url
             lines = [
                 "",
@@ -134,16 +158,20 @@ def run(settings: Settings) -> int:
             )
             try:
                 # First start only: three demo customers subscribe and pay on the local chain,
-                # so the dashboard has real figures to show.
+                # so the dashboard has real figures to show. Demo data never stops the stack.
                 supervisor.say("dev", "demo customers subscribing on the local chain…")
-                demo_customers = await subscribe_demo_customers(
-                    database_url,
-                    workspace_id=seeded.workspace_id,
-                    registry=devnet.registry,
-                    gateway=demo_gateway,
-                    devnet=devnet,
-                    permission_lifetime_days=settings.billing.permission_lifetime_days,
-                )
+                try:
+                    demo_customers = await subscribe_demo_customers(
+                        database_url,
+                        workspace_id=seeded.workspace_id,
+                        registry=devnet.registry,
+                        gateway=demo_gateway,
+                        devnet=devnet,
+                        permission_lifetime_days=settings.billing.permission_lifetime_days,
+                    )
+                except Exception as exc:
+                    demo_customers = 0
+                    supervisor.say("dev", f"demo customers not subscribed: {exc}")
                 checkout_url = await open_demo_checkout(
                     database_url,
                     workspace_id=seeded.workspace_id,
