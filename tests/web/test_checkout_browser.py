@@ -196,10 +196,10 @@ async def test_a_wrong_secret_is_not_found_for_the_page_and_its_endpoints(
     async with httpx.AsyncClient() as http:
         # The page: one 404 for a wrong key, no key, and an unknown session
         for url in (wrong, base, f"{platform.api_url}/pay/cs_nope?key={session['client_secret']}"):
-            page = await http.get(url)
-            assert page.status_code == 404
-            assert "Checkout not found" in page.text
-            assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+            answer = await http.get(url)
+            assert answer.status_code == 404
+            assert "Checkout not found" in answer.text
+            assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
         # The JSON endpoints: another session's secret opens nothing of this one
         headers = {"Cyphera-Checkout-Key": other["client_secret"]}
         status = await http.get(f"{base}/status", headers=headers)

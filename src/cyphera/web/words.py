@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from cyphera.kit.money import format_cents
 from cyphera.kit.periods import Interval
+from cyphera.models import Price
 
 DAY = 86_400
 _UNITS = {
@@ -50,3 +51,13 @@ def price(
     if (interval_count or 1) == 1:
         return f"{amount} per {unit}"
     return f"{amount} every {interval_count} {unit}s"
+
+
+def price_of(stored: Price, quantity: int = 1) -> str:
+    """A stored price (× `quantity`) in words: ``$19.99 per month``."""
+    return price(
+        stored.unit_amount * quantity,
+        stored.currency,
+        stored.recurring_interval,
+        stored.recurring_interval_count,
+    )

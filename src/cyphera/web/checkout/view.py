@@ -7,7 +7,6 @@ wallet will sign — not from the price they were computed from.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from cyphera.chain.models import Token
 from cyphera.chain.networks import NetworkRegistry
@@ -15,10 +14,8 @@ from cyphera.checkout.service import FirstCharge, Overview
 from cyphera.checkout.terms import Terms, delegation_of
 from cyphera.delegation import read_periodic
 from cyphera.kit.money import Cents, cents_to_token_units, format_cents, format_token_units
-from cyphera.kit.periods import Interval
 from cyphera.models import CheckoutSession
-
-DAY = 86_400
+from cyphera.web import words
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,21 +29,6 @@ class TermsInWords:
     network: str
 
 
-def _every(seconds: int) -> str:
-    if seconds % DAY == 0:
-        days = seconds // DAY
-        return "every day" if days == 1 else f"every {days} days"
-    return f"every {seconds} seconds"
-
-
-def _date(unix: int) -> str:
-    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d")
-
-
-def _moment(unix: int) -> str:
-    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def terms_in_words(terms: Terms, registry: NetworkRegistry) -> TermsInWords:
     network = registry.get(terms.network)
     caveats = read_periodic(delegation_of(terms).caveats, network.framework)
@@ -56,33 +38,27 @@ def terms_in_words(terms: Terms, registry: NetworkRegistry) -> TermsInWords:
         if token is not None
         else f"{caveats.period_amount} base units of {caveats.token}"
     )
-    every = _every(caveats.period_duration)
+    every = words.every(caveats.period_duration)
     payee = caveats.payee or "any address"
-    until = _date(caveats.expiry) if caveats.expiry is not None else "it is revoked"
+    until = words.date(caveats.expiry) if caveats.expiry is not None else "it is revoked"
     return TermsInWords(
-        sentence=f"up to {amount} {every}, only to {payee}, until {until}, revocable at any time",
+        sentence=words.terms_sentence(amount=amount, period=every, payee=payee, until=until),
         amount=amount,
         every=every,
         payee=payee,
-        starts=_moment(caveats.start_date),
+        starts=words.moment(caveats.start_date),
         until=until,
         network=network.name,
     )
 
 
 def price_in_words(overview: Overview, quantity: int) -> str:
-    amount = format_cents(overview.unit_amount_cents * quantity, overview.currency)
-    if overview.interval is None:
-        return amount
-    unit = {
-        Interval.DAY: "day",
-        Interval.WEEK: "week",
-        Interval.MONTH: "month",
-        Interval.YEAR: "year",
-    }[overview.interval]
-    if overview.interval_count == 1:
-        return f"{amount} per {unit}"
-    return f"{amount} every {overview.interval_count} {unit}s"
+    return words.price(
+        overview.unit_amount_cents * quantity,
+        overview.currency,
+        overview.interval,
+        overview.interval_count,
+    )
 
 
 def networks_offered(
@@ -122,7 +98,7 @@ def first_charge_in_words(charge: FirstCharge, token: Token | None = None) -> Fi
         units = cents_to_token_units(Cents(charge.amount_cents), token_decimals=token.decimals)
         amount = str(units)
         display = format_token_units(units, decimals=token.decimals, symbol=token.symbol)
-    date = _date(int(charge.at.timestamp()))
+    date = words.date(charge.at)
     if charge.for_change:
         sentence = (
             f"{display} is charged now for the change"

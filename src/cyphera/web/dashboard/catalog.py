@@ -10,22 +10,38 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.auth.dependencies import ClockDep, SessionDep
+from cyphera.auth.scope import Scope
 from cyphera.catalog import service as catalog
 from cyphera.catalog.schemas import PriceCreate, PriceUpdate, ProductCreate
 from cyphera.kit.pagination import PageRequest
+from cyphera.models.price import PriceType
 from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.deps import ActingDep, ChangingDep
 from cyphera.web.dashboard.forms import cents, form_model, whole_number
-from cyphera.web.dashboard.frame import frame, pages_of
+from cyphera.web.dashboard.frame import frame, next_cursor, pages_of
 
 router = APIRouter(include_in_schema=False)
 WS = access.PATH + "/{workspace_id}/{mode}"
 Text = Annotated[str, Form()]
 CsrfField = Annotated[str | None, Form(alias="csrf_token")]
 PRICES_SHOWN = 20
+
+
+async def offered_prices(session: AsyncSession, scope: Scope) -> dict[str, str]:
+    """The scope's active recurring prices (the first 100), each labelled "Product · $19.99 per
+    month": what a payment link or a price change may choose."""
+    prices = await catalog.list_prices(
+        session, scope=scope, page=PageRequest(limit=100), active=True, type=PriceType.RECURRING
+    )
+    labels = {}
+    for price in prices.items:
+        product = await catalog.get_product(session, scope=scope, product_id=price.product_id)
+        labels[price.id] = f"{product.name} · {words.price_of(price)}"
+    return labels
 
 
 @router.get(WS + "/products", response_class=HTMLResponse)
@@ -53,12 +69,7 @@ async def dashboard_products(
                 "prices": [
                     {
                         "id": p.id,
-                        "label": words.price(
-                            p.unit_amount,
-                            p.currency,
-                            p.recurring_interval,
-                            p.recurring_interval_count,
-                        ),
+                        "label": words.price_of(p),
                         "trial": p.trial_period_days,
                         "active": p.active,
                     }
@@ -69,7 +80,7 @@ async def dashboard_products(
     context = await frame(request, session, acting, "products")
     context |= {
         "products": products,
-        "next": found.items[-1].id if found.has_more and found.items else None,
+        "next": next_cursor(found),
         "done": done,
     }
     return pages_of(request).render("dashboard/products.html", context)

@@ -16,12 +16,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cyphera.auth.dependencies import ClockDep, SessionDep
-from cyphera.catalog import service as catalog
 from cyphera.exceptions import InvalidRequest
 from cyphera.kit.hosted import hosted_secret
 from cyphera.kit.money import format_cents
-from cyphera.kit.pagination import PageRequest
-from cyphera.models.price import PriceType
 from cyphera.subscription import changes
 from cyphera.subscription.change_schemas import SubscriptionUpdate
 from cyphera.subscription.pending import PermissionRequester
@@ -30,6 +27,7 @@ from cyphera.subscription.service import get_subscription
 from cyphera.testclock import clock as test_clocks
 from cyphera.web import words
 from cyphera.web.dashboard import access
+from cyphera.web.dashboard.catalog import offered_prices
 from cyphera.web.dashboard.deps import ActingDep, ChangingDep
 from cyphera.web.dashboard.forms import form_model, whole_number
 from cyphera.web.dashboard.frame import frame, pages_of
@@ -69,13 +67,6 @@ async def dashboard_change(
     subscription = await get_subscription(
         session, scope=acting.scope, subscription_id=subscription_id
     )
-    prices = await catalog.list_prices(
-        session,
-        scope=acting.scope,
-        page=PageRequest(limit=100),
-        active=True,
-        type=PriceType.RECURRING,
-    )
     preview: dict[str, Any] | None = None
     if price:
         at = await test_clocks.clock_for(session, subscription, clock)
@@ -89,18 +80,8 @@ async def dashboard_change(
             quantity=whole_number(quantity, "quantity") if quantity else None,
         )
         preview = {
-            "old": words.price(
-                change.old_price.unit_amount * change.old_quantity,
-                change.old_price.currency,
-                change.old_price.recurring_interval,
-                change.old_price.recurring_interval_count,
-            ),
-            "new": words.price(
-                change.new_price.unit_amount * change.new_quantity,
-                change.new_price.currency,
-                change.new_price.recurring_interval,
-                change.new_price.recurring_interval_count,
-            ),
+            "old": words.price_of(change.old_price, change.old_quantity),
+            "new": words.price_of(change.new_price, change.new_quantity),
             "due_now": format_cents(max(change.amount_due_now, 0)),
             "next_amount": format_cents(change.next_amount_due),
             "next_date": words.date(change.next_period_start),
@@ -108,12 +89,7 @@ async def dashboard_change(
             "cap": format_cents(change.new_permission_cap or 0),
             "resets_anchor": change.resets_billing_anchor,
         }
-    labels = {}
-    for p in prices.items:
-        product = await catalog.get_product(session, scope=acting.scope, product_id=p.product_id)
-        labels[p.id] = f"{product.name} · " + words.price(
-            p.unit_amount, p.currency, p.recurring_interval, p.recurring_interval_count
-        )
+    labels = await offered_prices(session, acting.scope)
     context = await frame(request, session, acting, "subscriptions")
     context |= {
         "sub": subscription,

@@ -13,7 +13,7 @@ from cyphera.auth.account_repository import MemberRepository
 from cyphera.auth.members import WorkspaceNotFound
 from cyphera.auth.roles import Capability
 from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError, NotFound, Unauthenticated
-from cyphera.kit.pagination import PageRequest
+from cyphera.kit.pagination import Page, PageRequest
 from cyphera.models.mixins import Mode
 from cyphera.web.dashboard import access
 from cyphera.web.templating import Pages
@@ -80,3 +80,8 @@ async def frame(
         "can_manage": acting.can(Capability.MANAGE_BILLING),
         "csrf": access.csrf(request, acting.member.session_id),
     }
+
+
+def next_cursor(page: Page[Any]) -> str | None:
+    """The ``starting_after`` of the page after `page` (its last item's id), None at the end."""
+    return page.items[-1].id if page.has_more and page.items else None

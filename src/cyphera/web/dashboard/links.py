@@ -11,16 +11,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.catalog import service as catalog
 from cyphera.kit.pagination import PageRequest
-from cyphera.models.price import PriceType
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.paymentlink import service as links
 from cyphera.paymentlink.qr import qr_svg
 from cyphera.paymentlink.schemas import PaymentLinkCreate, PaymentLinkUpdate
 from cyphera.web import words
 from cyphera.web.dashboard import access
+from cyphera.web.dashboard.catalog import offered_prices
 from cyphera.web.dashboard.deps import ActingDep, ChangingDep
 from cyphera.web.dashboard.forms import form_model, whole_number
-from cyphera.web.dashboard.frame import frame, pages_of
+from cyphera.web.dashboard.frame import frame, next_cursor, pages_of
 
 router = APIRouter(include_in_schema=False)
 WS = access.PATH + "/{workspace_id}/{mode}"
@@ -42,34 +42,13 @@ async def dashboard_payment_links(
     found = await links.list_links(
         session, scope=acting.scope, page=PageRequest(limit=25, starting_after=starting_after)
     )
-    prices = await catalog.list_prices(
-        session,
-        scope=acting.scope,
-        page=PageRequest(limit=100),
-        active=True,
-        type=PriceType.RECURRING,
-    )
-    labels = {}
-    for price in prices.items:
-        product = await catalog.get_product(
-            session, scope=acting.scope, product_id=price.product_id
-        )
-        labels[price.id] = f"{product.name} · " + words.price(
-            price.unit_amount,
-            price.currency,
-            price.recurring_interval,
-            price.recurring_interval_count,
-        )
+    offered = await offered_prices(session, acting.scope)
+    labels = dict(offered)
     rows = []
     for link in found.items:
         if link.price_id not in labels:
             price = await catalog.get_price(session, scope=acting.scope, price_id=link.price_id)
-            labels[link.price_id] = words.price(
-                price.unit_amount,
-                price.currency,
-                price.recurring_interval,
-                price.recurring_interval_count,
-            )
+            labels[link.price_id] = words.price_of(price)
         rows.append(
             {
                 "id": link.id,
@@ -83,8 +62,8 @@ async def dashboard_payment_links(
     context = await frame(request, session, acting, "payment_links")
     context |= {
         "links": rows,
-        "prices": [{"id": p.id, "label": labels[p.id]} for p in prices.items],
-        "next": found.items[-1].id if found.has_more and found.items else None,
+        "prices": [{"id": pid, "label": label} for pid, label in offered.items()],
+        "next": next_cursor(found),
         "done": done,
     }
     return pages_of(request).render("dashboard/payment_links.html", context)

@@ -28,7 +28,7 @@ from cyphera.subscription.invoice_lines import coupon_label
 from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.deps import ActingDep
-from cyphera.web.dashboard.frame import frame, pages_of
+from cyphera.web.dashboard.frame import frame, next_cursor, pages_of
 
 router = APIRouter(include_in_schema=False)
 WS = access.PATH + "/{workspace_id}/{mode}"
@@ -60,7 +60,7 @@ async def _render(
         "empty": empty,
         "columns": columns,
         "rows": [{"id": item.id, "cells": cells(item)} for item in page.items],
-        "next": page.items[-1].id if page.has_more and page.items else None,
+        "next": next_cursor(page),
         "path": f"{acting.base}/{section}",
     }
     return pages_of(request).render("dashboard/table.html", context)

@@ -137,12 +137,7 @@ async def dashboard_subscriptions(
             "id": r.subscription.id,
             "customer": r.customer.address,
             "product": r.product.name,
-            "price": words.price(
-                r.price.unit_amount * r.subscription.quantity,
-                r.price.currency,
-                r.price.recurring_interval,
-                r.price.recurring_interval_count,
-            ),
+            "price": words.price_of(r.price, r.subscription.quantity),
             "status": r.subscription.status.value,
             "created": words.date(r.subscription.created_at),
         }

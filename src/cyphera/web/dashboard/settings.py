@@ -10,7 +10,7 @@ Each page reads and writes through the service the REST API uses, with its reque
   ``manage_billing`` (`access.acting_to_change`), as every other dashboard change does.
 
 A secret (an API key, a webhook signing secret) is shown once, in the answer to the POST that made
-it (``Cache-Control: no-store``), never in a URL or a redirect; the list pages show only what the
+it (every dashboard answer is ``Cache-Control: no-store``, `cyphera.web.security`), never in a URL or a redirect; the list pages show only what the
 API lists (a key's first characters).
 """
 
@@ -32,7 +32,7 @@ from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.deps import ActingDep, ChangingDep, SubmittingDep
 from cyphera.web.dashboard.forms import form_model
-from cyphera.web.dashboard.frame import frame, pages_of
+from cyphera.web.dashboard.frame import frame, next_cursor, pages_of
 from cyphera.webhook import service as webhooks
 from cyphera.webhook.endpoints import get_secret_box
 from cyphera.webhook.events import ALL_EVENTS, EVENT_TYPES
@@ -86,14 +86,11 @@ async def _keys_page(
             for k in found.items
         ],
         "key_modes": modes,
-        "next": found.items[-1].id if found.has_more and found.items else None,
+        "next": next_cursor(found),
         "done": done,
         "created": created,
     }
-    response = pages_of(request).render("dashboard/api_keys.html", context)
-    if created:
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    return pages_of(request).render("dashboard/api_keys.html", context)
 
 
 @router.get(WS + "/api_keys", response_class=HTMLResponse)
@@ -195,14 +192,11 @@ async def _webhooks_page(
         ],
         "event_types": EVENT_TYPES,
         "all_events": ALL_EVENTS,
-        "next": found.items[-1].id if found.has_more and found.items else None,
+        "next": next_cursor(found),
         "done": done,
         "created": created,
     }
-    response = pages_of(request).render("dashboard/webhooks.html", context)
-    if created:
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    return pages_of(request).render("dashboard/webhooks.html", context)
 
 
 @router.get(WS + "/webhooks", response_class=HTMLResponse)

@@ -29,7 +29,7 @@ from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.deps import ActingDep, SubmittingDep
 from cyphera.web.dashboard.forms import form_model
-from cyphera.web.dashboard.frame import frame, pages_of
+from cyphera.web.dashboard.frame import frame, next_cursor, pages_of
 from cyphera.web.dashboard.invite import INVITE_PATH
 from cyphera.workspace import team
 from cyphera.workspace.team_schemas import Invitation, InvitationCreate, MemberUpdate, role_of
@@ -96,10 +96,7 @@ async def _team_page(
         "done": done,
         "invited": invited,
     }
-    response = pages_of(request).render("dashboard/team.html", context)
-    if invited:
-        response.headers["Cache-Control"] = "no-store"
-    return response
+    return pages_of(request).render("dashboard/team.html", context)
 
 
 @router.get(WS + "/team", response_class=HTMLResponse)
@@ -239,7 +236,7 @@ async def dashboard_audit(
     context = await frame(request, session, acting, "audit")
     context |= {
         "entries": [_entry(e) for e in found.items],
-        "next": found.items[-1].id if found.has_more and found.items else None,
+        "next": next_cursor(found),
         "first_page": starting_after is None,
     }
     return pages_of(request).render("dashboard/audit.html", context)

@@ -11,12 +11,11 @@ from __future__ import annotations
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cyphera.auth.dependencies import rate_limits
 from cyphera.kit.clock import Clock
-from cyphera.kit.forwarded import client_address
 from cyphera.kit.hosted import hosted_secret
 from cyphera.portal import sessions
 from cyphera.portal.viewer import Viewer
+from cyphera.web.checkout import access as checkout_access
 
 COOKIE = "cyphera_portal"
 CSRF_HEADER = "Cyphera-CSRF"
@@ -68,10 +67,4 @@ def check_csrf(request: Request, viewer: Viewer, token: str | None) -> None:
 
 async def limit(request: Request) -> None:
     """The portal's requests count against the client's hosted-page rate limit."""
-    settings = request.app.state.settings
-    client = client_address(
-        request.client.host if request.client is not None else None,
-        request.headers.getlist("x-forwarded-for"),
-        settings.api.trusted_proxies,
-    )
-    await rate_limits(request).checkout_page.hit(f"portal:{client}")
+    await checkout_access.limit(request, "", prefix="portal")

@@ -65,12 +65,7 @@ def _next(item: PortalSubscription, amount: str) -> str:
 
 
 def row(item: PortalSubscription) -> Row:
-    price = words.price(
-        item.price.unit_amount * item.subscription.quantity,
-        item.price.currency,
-        item.price.recurring_interval,
-        item.price.recurring_interval_count,
-    )
+    price = words.price_of(item.price, item.subscription.quantity)
     product = item.product.name
     if item.subscription.quantity > 1:
         product = f"{item.subscription.quantity} × {product}"
