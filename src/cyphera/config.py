@@ -95,6 +95,22 @@ class BillingSettings(BaseModel):
     permission_expiry_notice_days: int = Field(default=7, ge=1, le=365)
 
 
+class WebhookSettings(BaseModel):
+    """Webhook delivery (``CYPHERA_WEBHOOKS__*``); see `cyphera.webhook.dispatcher`."""
+
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Deliveries in flight at once: per worker process, and per endpoint across all workers.
+    concurrency: int = Field(default=32, ge=1, le=1000)
+    per_endpoint_concurrency: int = Field(default=4, ge=1, le=100)
+    # How long a delivery is retried (with backoff) before it fails, and how long an endpoint
+    # fails every attempt before it is disabled.
+    retry_horizon_hours: float = Field(default=72, gt=0, le=24 * 14)
+    poll_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Test-mode endpoints may be on loopback or a private network (a developer's machine). Turn
+    # off on a deployment shared by merchants you do not trust with your network.
+    allow_local_in_test: bool = True
+
+
 class ChainSettings(BaseModel):
     """Where the local chain's deploy record is; RPC URLs come from ``CYPHERA_RPC_<NETWORK>``."""
 
@@ -189,6 +205,7 @@ class Settings(BaseSettings):
     signer: SignerClientSettings = SignerClientSettings()
     billing: BillingSettings = BillingSettings()
     chain: ChainSettings = ChainSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     dev: DevSettings = DevSettings()
     auth: AuthSettings = AuthSettings()
     # Encrypts what is kept at rest but must be read back (`cyphera.kit.sealing`): webhook signing

@@ -36,6 +36,7 @@ TX_HASH = "0x" + "cd34" * 16
         ("token=sess_Abc123xyz", f"token=sess_{REDACTED}"),
         ("invite_Q1w2e3r4t5 sent", f"invite_{REDACTED} sent"),
         ("whsec_a-b_c123==", f"whsec_{REDACTED}=="),
+        ("secret whsec_q+Lm/9zA and more", f"secret whsec_{REDACTED} and more"),
         ("GET /invoices/in_123/Abc-_def456 404", f"GET /invoices/in_123/{REDACTED} 404"),
         ("Authorization: Bearer opaque.jwt.value", f"Authorization: {REDACTED}"),
         ("sent bearer abc.def;", f"sent bearer {REDACTED};"),

@@ -21,7 +21,7 @@ from tests.fixtures.api import MakeApiKey, WorkspaceKeys
 
 URL = "https://example.com/hooks"
 CREATE = {"url": URL, "enabled_events": ["invoice.paid", "subscription.canceled"]}
-SECRET = re.compile(r"^whsec_[A-Za-z0-9_-]{43}$")
+SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{44}$")
 
 
 async def _rows(sessionmaker: async_sessionmaker[AsyncSession]) -> list[WebhookEndpoint]:

@@ -143,7 +143,7 @@ def test_secrets_are_32_random_bytes() -> None:
     secrets = {new_signing_secret() for _ in range(100)}
 
     assert len(secrets) == 100
-    assert all(len(s) == len("whsec_") + 43 for s in secrets)
+    assert all(len(s) == len("whsec_") + 44 for s in secrets)
 
 
 def test_the_server_secret_must_be_real_in_production() -> None:

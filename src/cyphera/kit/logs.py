@@ -61,7 +61,7 @@ _CREDENTIALS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"((?:sk|rk)_(?:test|live)_)[A-Za-z0-9]+"), rf"\1{REDACTED}"),
     (re.compile(r"(sess_)[A-Za-z0-9]+"), rf"\1{REDACTED}"),
     (re.compile(r"(invite_)[A-Za-z0-9]+"), rf"\1{REDACTED}"),
-    (re.compile(r"(whsec_)[A-Za-z0-9_\-]+"), rf"\1{REDACTED}"),
+    (re.compile(r"(whsec_)[A-Za-z0-9_\-+/]+"), rf"\1{REDACTED}"),
     (re.compile(r"(/invoices/[A-Za-z0-9_]+/)[A-Za-z0-9_\-]+"), rf"\1{REDACTED}"),
     (re.compile(r"(/pay/cs_[A-Za-z0-9]+\?key=)[A-Za-z0-9_\-]+"), rf"\1{REDACTED}"),
     (re.compile(r"(?i)(\bbearer\s+)[^\s'\",;]+"), rf"\1{REDACTED}"),

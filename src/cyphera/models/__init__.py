@@ -24,6 +24,7 @@ from cyphera.models.product import Product
 from cyphera.models.siwe_nonce import SiweNonce
 from cyphera.models.subscription import Subscription
 from cyphera.models.test_clock import TestClock
+from cyphera.models.webhook_delivery import WebhookDelivery, WebhookDeliveryAttempt
 from cyphera.models.webhook_endpoint import WebhookEndpoint
 from cyphera.models.workspace import Workspace
 
@@ -54,6 +55,8 @@ __all__ = [
     "SiweNonce",
     "Subscription",
     "TestClock",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
     "WebhookEndpoint",
     "Workspace",
 ]

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Identity, Index, String
+from sqlalchemy import BigInteger, Identity, Index, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,6 +22,7 @@ class Event(TenantMixin, TimestampMixin, Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_workspace_id_mode_sequence", "workspace_id", "mode", "sequence"),
+        Index("ix_events_unfanned", "sequence", postgresql_where=text("fanned_out_at IS NULL")),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -30,3 +32,6 @@ class Event(TenantMixin, TimestampMixin, Base):
     type: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
     object_id: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # When the webhook fan-out made this event's deliveries (`cyphera.webhook.fanout`); until
+    # then the event is in the small partial index the fan-out reads.
+    fanned_out_at: Mapped[datetime | None] = mapped_column(nullable=True)

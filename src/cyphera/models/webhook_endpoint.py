@@ -38,3 +38,6 @@ class WebhookEndpoint(TenantMixin, MetadataMixin, TimestampMixin, Base):
     previous_secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     deleted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Since when every attempt has failed (none succeeded since); the endpoint is disabled when
+    # this is older than the delivery horizon. Cleared by a success and by re-enabling.
+    failing_since: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -33,6 +33,10 @@ EVENT_TYPES: dict[str, str] = {
     "subscription.paused": "A subscription's collection was paused.",
     "subscription.resumed": "A paused subscription resumed.",
     "subscription.trial_will_end": "A subscription's trial ends in three days.",
+    "webhook_endpoint.disabled": (
+        "A webhook endpoint was disabled after its deliveries failed for three days; re-enable it "
+        "once it answers again."
+    ),
     "test_clock.created": "A test clock was created.",
     "test_clock.advancing": "A test clock started advancing.",
     "test_clock.ready": "A test clock finished advancing.",

@@ -1,6 +1,8 @@
 """Webhook signing secrets: made, and kept encrypted at rest.
 
-A signing secret is ``whsec_`` + 32 random bytes in base64url (no padding). The delivery worker
+A signing secret is ``whsec_`` + 33 random bytes in standard base64 (44 characters, no padding
+needed): the Standard Webhooks format, which its reference verifiers (``standardwebhooks``,
+Svix's libraries, in every language) decode with the standard alphabet. The delivery worker
 needs the plaintext to sign each delivery (HMAC), so the secret cannot be hashed like an API key;
 it is encrypted instead, with AES-256-GCM (`cyphera.kit.sealing`):
 
@@ -24,7 +26,7 @@ from cyphera.exceptions import InternalError
 from cyphera.kit.sealing import Sealer, Unsealable
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
-SECRET_BYTES = 32
+SECRET_BYTES = 33  # a multiple of 3: base64 without padding
 _KEY_CONTEXT = b"cyphera.webhook_endpoint.secret.v1"
 
 
@@ -35,9 +37,8 @@ class SecretUndecryptable(InternalError):
 
 
 def new_signing_secret() -> str:
-    """A fresh signing secret, ``whsec_…`` (32 random bytes, base64url without padding)."""
-    raw = secrets.token_bytes(SECRET_BYTES)
-    return SECRET_PREFIX + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    """A fresh signing secret, ``whsec_…`` (33 random bytes, standard base64)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
 class SecretBox:

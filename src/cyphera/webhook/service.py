@@ -129,6 +129,8 @@ async def update_endpoint(
         endpoint.status = (
             WebhookEndpointStatus.DISABLED if data.disabled else WebhookEndpointStatus.ENABLED
         )
+        if not data.disabled:
+            endpoint.failing_since = None  # re-enabled: its failures start counting afresh
     if given:
         _touch(endpoint, clock.now())
     await session.flush()

@@ -78,6 +78,35 @@ def _check_live(parts: SplitResult) -> None:
         )
 
 
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_THIS_NETWORK = ipaddress.IPv4Network("0.0.0.0/8")  # "this host": connecting reaches ourselves
+
+
+def connect_refusal(address: IpAddress, *, allow_local: bool) -> str | None:
+    """Why a delivery must not connect to `address` (None: it may).
+
+    Checked on the address actually connected to, after resolving, so a public name that
+    resolves (or is rebound) to a private address is refused as well. Globally reachable
+    addresses are always allowed; with `allow_local` (test mode on a developer's machine) so are
+    loopback and private ones — never link-local (the cloud metadata address 169.254.169.254),
+    "this network", multicast or reserved ones.
+    """
+    if _is_global(address):
+        return None
+    target = (
+        address.ipv4_mapped or address if isinstance(address, ipaddress.IPv6Address) else address
+    )
+    local = (target.is_loopback or target.is_private) and not (
+        target.is_link_local
+        or target.is_multicast
+        or target.is_unspecified
+        or (isinstance(target, ipaddress.IPv4Address) and target in _THIS_NETWORK)
+    )
+    if allow_local and local:
+        return None
+    return f"{address} is not a public address"
+
+
 def _is_private_address(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])  # an IPv6 zone is no excuse
@@ -91,7 +120,7 @@ def _is_private_address(host: str) -> bool:
     return not _is_global(address)
 
 
-def _is_global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _is_global(address: IpAddress) -> bool:
     """Whether `address`, and every IPv4 address it carries, is globally reachable."""
     if isinstance(address, ipaddress.IPv6Address):
         # Site-local fec0::/10 was deprecated (RFC 3879) but is still routed inside networks;
