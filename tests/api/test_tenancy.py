@@ -227,6 +227,28 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/v1/webhook_endpoints/{webhook_endpoint_id}"): Call(
         expect=404, path_params=lambda owned: {"webhook_endpoint_id": owned["webhook_endpoint"]}
     ),
+    ("GET", "/v1/webhook_endpoints/{webhook_endpoint_id}/deliveries"): Call(
+        expect=404, path_params=lambda owned: {"webhook_endpoint_id": owned["webhook_endpoint"]}
+    ),
+    ("GET", "/v1/webhook_endpoints/{webhook_endpoint_id}/deliveries/{delivery_id}"): Call(
+        expect=404,
+        path_params=lambda owned: {
+            "webhook_endpoint_id": owned["webhook_endpoint"],
+            "delivery_id": owned["webhook_delivery"],
+        },
+    ),
+    ("POST", "/v1/webhook_endpoints/{webhook_endpoint_id}/deliveries/{delivery_id}/retry"): Call(
+        expect=404,
+        path_params=lambda owned: {
+            "webhook_endpoint_id": owned["webhook_endpoint"],
+            "delivery_id": owned["webhook_delivery"],
+        },
+    ),
+    ("POST", "/v1/events/{event_id}/resend"): Call(
+        expect=404,
+        path_params=lambda owned: {"event_id": owned["event"]},
+        body=lambda owned: {"webhook_endpoint": owned["webhook_endpoint"]},
+    ),
     ("GET", "/v1/test_clocks"): Call(expect=200, is_list=True),
     # A past frozen_time (a test key) or a live key: refused either way, nothing created.
     ("POST", "/v1/test_clocks"): Call(expect=400, body=lambda owned: {"frozen_time": 0}),
@@ -339,9 +361,18 @@ async def _owner_objects(api: httpx.AsyncClient) -> Owned:
     webhook_endpoint = (
         await api.post(
             "/v1/webhook_endpoints",
-            json={"url": "https://example.com/owner", "enabled_events": ["invoice.paid"]},
+            json={
+                "url": "https://example.com/owner",
+                "enabled_events": ["invoice.paid", "customer.created"],
+            },
         )
     ).json()
+    # Made after the event, the endpoint gets it by a resend: a delivery (never sent here).
+    [delivery] = (
+        await api.post(
+            f"/v1/events/{event['id']}/resend", json={"webhook_endpoint": webhook_endpoint["id"]}
+        )
+    ).json()["data"]
     test_clock = (
         await api.post("/v1/test_clocks", json={"frozen_time": product["created"]})
     ).json()
@@ -360,6 +391,7 @@ async def _owner_objects(api: httpx.AsyncClient) -> Owned:
         "customer": customer["id"],
         "event": event["id"],
         "webhook_endpoint": webhook_endpoint["id"],
+        "webhook_delivery": delivery["id"],
     }
 
 

@@ -25,6 +25,7 @@ from cyphera.subscription.discount_endpoints import router as discount_router
 from cyphera.subscription.endpoints import router as billing_router
 from cyphera.subscription.invoice_views import router as invoice_lines_router
 from cyphera.testclock.endpoints import router as test_clock_router
+from cyphera.webhook.delivery_endpoints import router as webhook_delivery_router
 from cyphera.webhook.endpoints import router as webhook_router
 from cyphera.workspace.endpoints import router as workspace_router
 from cyphera.workspace.key_endpoints import router as api_key_router
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     api_key_router,
     test_clock_router,
     webhook_router,
+    webhook_delivery_router,
     coupon_router,
     discount_router,
     invoice_lines_router,

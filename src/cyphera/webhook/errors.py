@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cyphera.exceptions import InvalidRequest, NotFound
+from cyphera.exceptions import Conflict, InvalidRequest, NotFound
 
 
 class WebhookError(InvalidRequest):
@@ -31,3 +31,21 @@ class WebhookEndpointLimit(WebhookError):
 
 class WebhookEndpointMissing(NotFound):
     code = "resource_missing"
+
+
+class DeliveryInProgress(Conflict):
+    """The delivery is being sent right now; retry once this attempt is recorded."""
+
+    code = "webhook_delivery_in_progress"
+
+
+class EndpointDisabled(Conflict):
+    """The endpoint is disabled: re-enable it (``disabled: false``) before sending to it."""
+
+    code = "webhook_endpoint_disabled"
+
+
+class EventNotEnabled(WebhookError):
+    """The endpoint does not subscribe to the event's type."""
+
+    code = "event_not_enabled"

@@ -46,10 +46,10 @@ async def fan_out(session: AsyncSession, *, now: datetime, limit: int = BATCH) -
         return 0
     endpoints = await _subscribers(session, {(e.workspace_id, e.mode) for e in events})
     rows = [
-        _delivery(event_id=event.id, endpoint=endpoint, now=now)
+        new_delivery(event_id=event.id, endpoint=endpoint, now=now)
         for event in events
         for endpoint in endpoints.get((event.workspace_id, event.mode), ())
-        if _subscribes(endpoint, event.type)
+        if subscribes(endpoint, event.type)
     ]
     if rows:
         await session.execute(insert(WebhookDelivery).values(rows).on_conflict_do_nothing())
@@ -75,11 +75,13 @@ async def _subscribers(
     return by_tenant
 
 
-def _subscribes(endpoint: WebhookEndpoint, event_type: str) -> bool:
+def subscribes(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    """Whether `endpoint` asked for events of `event_type`."""
     return ALL_EVENTS in endpoint.enabled_events or event_type in endpoint.enabled_events
 
 
-def _delivery(*, event_id: str, endpoint: WebhookEndpoint, now: datetime) -> dict[str, object]:
+def new_delivery(*, event_id: str, endpoint: WebhookEndpoint, now: datetime) -> dict[str, object]:
+    """The row of a new delivery of `event_id` to `endpoint`, due at `now`."""
     return {
         "id": new_id(DELIVERY_ID_PREFIX),
         "workspace_id": endpoint.workspace_id,

@@ -95,7 +95,7 @@ class WebhookEndpointWithSecret(WebhookEndpoint):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                _ENDPOINT_EXAMPLE | {"secret": "whsec_3q2-7wHk0yN5vJm8pL1xRz4tBc6dFg9hKs2aQe5uWiO"}
+                _ENDPOINT_EXAMPLE | {"secret": "whsec_BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYn"}
             ]
         }
     )
