@@ -5,6 +5,7 @@ cyphera clean                  forget the dev state: database cluster and chain 
 cyphera api | worker | signer  one process each, configured from CYPHERA_* settings
 cyphera workspace create       a workspace and its first test secret key
 cyphera db upgrade             apply migrations
+cyphera dead-letters …         jobs that failed for good: list, show, retry, discard
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cyphera.api.app import create_app
 from cyphera.config import Environment, Settings
 from cyphera.db.cluster import ClusterError
 from cyphera.db.migrate import upgrade
+from cyphera.deadletter.cli import app as dead_letters_app
 from cyphera.dev import main as dev_main
 from cyphera.dev import stack as dev_stack
 from cyphera.dev.record import RunningStack
@@ -38,6 +40,7 @@ app = typer.Typer(
 )
 app.add_typer(workspace_app, name="workspace", help="Workspaces and their API keys.")
 app.add_typer(signer_app, name="signer", help="The signer: the only process holding relayer keys.")
+app.add_typer(dead_letters_app, name="dead-letters", help="Jobs that failed for good.")
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

@@ -18,6 +18,7 @@ from limits import parse
 from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MIN_ADMIN_TOKEN_LENGTH = 32
 DEV_SIGNER_TOKEN = "dev-signer-token-not-for-production"  # noqa: S105 - the dev placeholder, refused in production
 DEV_ENCRYPTION_KEY = "dev-encryption-key-not-for-production-use"
 DEV_DATABASE_PORT = 54329
@@ -212,7 +213,19 @@ class Settings(BaseSettings):
     # secrets, and stored idempotent responses. Set once per deployment; changing it makes those
     # unreadable (rotate the webhook secrets afterwards).
     encryption_key: SecretStr = Field(default=SecretStr(DEV_ENCRYPTION_KEY), min_length=32)
+    # The operators' token for the admin API (``/v1/admin/…``: dead letters), sent as
+    # ``Authorization: Bearer <token>``. Unset, the admin API answers 404 ``admin_api_disabled``.
+    admin_token: SecretStr | None = None
     log_level: str = "INFO"
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_ADMIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"CYPHERA_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LENGTH} characters"
+            )
+        return value
 
     @model_validator(mode="after")
     def _database_follows_dev_port(self) -> Settings:

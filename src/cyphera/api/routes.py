@@ -15,6 +15,7 @@ from cyphera.catalog.endpoints import router as catalog_router
 from cyphera.checkout.endpoints import router as checkout_router
 from cyphera.coupon.endpoints import router as coupon_router
 from cyphera.customer.endpoints import router as customer_router
+from cyphera.deadletter.endpoints import router as dead_letter_router
 from cyphera.event.endpoints import router as event_router
 from cyphera.invoice.page import router as hosted_invoice_router
 from cyphera.network.endpoints import router as network_router
@@ -52,6 +53,7 @@ ROUTERS: list[APIRouter] = [
     invoice_lines_router,
     portal_router,
     payment_link_router,
+    dead_letter_router,
 ]
 
 

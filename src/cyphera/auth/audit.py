@@ -122,17 +122,51 @@ async def record_request(
     object_type, object_id = audit.object_type, audit.object_id
     if audit.action is None:
         object_type, object_id = _named_object(response_body)
-    entry = AuditEntry(
-        id=new_id(AUDIT_ID_PREFIX),
-        workspace_id=audit.workspace_id,
-        mode=audit.mode,
+    return await record_act(
+        session,
         actor_type=audit.actor_type,
         actor_id=audit.actor_id,
-        action=(audit.action or f"{method} {route}")[:MAX_ACTION_LENGTH],
+        action=audit.action or f"{method} {route}",
+        object_type=object_type,
+        object_id=object_id,
+        workspace_id=audit.workspace_id,
+        mode=audit.mode,
+        request_id=request_id,
+        details=audit.details,
+        at=at,
+    )
+
+
+async def record_act(
+    session: AsyncSession,
+    *,
+    actor_type: ActorType,
+    actor_id: str,
+    action: str,
+    object_type: str | None,
+    object_id: str | None,
+    request_id: str,
+    at: datetime,
+    workspace_id: str | None = None,
+    mode: Mode | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Write one entry in the caller's transaction.
+
+    `record_request` writes the API's; acts outside a request of the API (an operator at the
+    CLI, `cyphera.deadletter`) call this directly with an id of their own for `request_id`.
+    """
+    entry = AuditEntry(
+        id=new_id(AUDIT_ID_PREFIX),
+        workspace_id=workspace_id,
+        mode=mode,
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action[:MAX_ACTION_LENGTH],
         object_type=object_type,
         object_id=object_id,
         request_id=request_id,
-        details=audit.details,
+        details=details or {},
         created_at=at,
     )
     session.add(entry)

@@ -8,6 +8,7 @@ from cyphera.models.chain_cursor import ChainCursor
 from cyphera.models.checkout_session import CheckoutSession
 from cyphera.models.coupon import Coupon, Discount
 from cyphera.models.customer import Customer
+from cyphera.models.dead_letter import DeadLetter
 from cyphera.models.event import Event
 from cyphera.models.idempotency_key import IdempotencyKey
 from cyphera.models.invitation import Invitation
@@ -38,6 +39,7 @@ __all__ = [
     "CheckoutSession",
     "Coupon",
     "Customer",
+    "DeadLetter",
     "Discount",
     "Event",
     "IdempotencyKey",

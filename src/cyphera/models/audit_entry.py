@@ -15,6 +15,7 @@ from cyphera.models.mixins import Mode, str_enum
 class ActorType(enum.StrEnum):
     ACCOUNT = "account"  # a person, through a dashboard session
     API_KEY = "api_key"  # an integration, through a secret key
+    OPERATOR = "operator"  # the platform's operator: the CLI, or the admin API's token
 
 
 class AuditEntry(Base):

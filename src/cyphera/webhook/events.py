@@ -13,6 +13,7 @@ ALL_EVENTS = "*"
 EVENT_TYPES: dict[str, str] = {
     "customer.created": "A customer was created (through the API or by a checkout).",
     "customer.updated": "A customer's details changed.",
+    "dead_letter.created": "A background job about one of your objects failed for good; operators were told.",
     "invoice.created": "An invoice was created for a billing period.",
     "invoice.finalized": "An invoice is final and open for payment.",
     "invoice.paid": "An invoice was paid in full.",

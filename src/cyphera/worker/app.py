@@ -3,6 +3,18 @@
 Tasks are thin: they take ids, pull their dependencies from the `WorkerContext`, and call a
 domain function tests can call directly. Enqueueing happens in the same transaction as the state
 change that causes it (`cyphera.db.jobs`).
+
+Retries are bounded (`cyphera.worker.deadletters` refuses any other task at start-up), and a job
+whose last attempt fails becomes a dead letter:
+
+- ``payment.collect``: 15 retries (16 runs), waits doubling from 2 s to 9 h: about 18 hours of
+  a signer or chain outage before an operator is asked (the charge is keyed by the payment, so
+  a retry can only find the first charge, never make a second);
+- ``test_clock.advance``: 10 retries, waits doubling from 2 s to 17 min (about 34 minutes): a
+  developer is waiting on it;
+- periodic tasks: no retry. The next tick is the retry (a minute later, ten for the purge), and
+  a retry would only race it; a failed tick still becomes a dead letter, one open per task that
+  later failures join, so a failing tick shows without a row a minute.
 """
 
 from __future__ import annotations
@@ -17,28 +29,26 @@ from cyphera.testclock import clock as test_clocks
 from cyphera.testclock import service as test_clock_service
 from cyphera.worker import housekeeping
 from cyphera.worker.context import CONTEXT_KEY, WorkerContext
+from cyphera.worker.context import worker_context as _context
+from cyphera.worker.deadletters import capture_dead_letters, check_bounded_retries
 
 
 def create_app(conninfo: str) -> procrastinate.App:
     """A procrastinate app on `conninfo` (libpq URL), with every Cyphera task registered."""
     app = procrastinate.App(
         connector=procrastinate.PsycopgConnector(conninfo=conninfo),
+        worker_defaults={"worker_middleware": [capture_dead_letters]},
     )
     register_tasks(app)
+    check_bounded_retries(app)
     return app
-
-
-def _context(job_context: procrastinate.JobContext) -> WorkerContext:
-    context = job_context.additional_context[CONTEXT_KEY]
-    assert isinstance(context, WorkerContext)
-    return context
 
 
 def register_tasks(app: procrastinate.App) -> None:
     @app.task(
         name=billing.COLLECT_TASK,
         pass_context=True,
-        retry=procrastinate.RetryStrategy(max_attempts=20, exponential_wait=2),
+        retry=procrastinate.RetryStrategy(max_attempts=15, exponential_wait=2),
     )
     async def collect_payment(job_context: procrastinate.JobContext, payment_id: str) -> None:
         context = _context(job_context)
@@ -55,7 +65,7 @@ def register_tasks(app: procrastinate.App) -> None:
     @app.task(
         name=test_clock_service.ADVANCE_TASK,
         pass_context=True,
-        retry=procrastinate.RetryStrategy(max_attempts=20, exponential_wait=2),
+        retry=procrastinate.RetryStrategy(max_attempts=10, exponential_wait=2),
     )
     async def advance_test_clock(job_context: procrastinate.JobContext, test_clock_id: str) -> None:
         context = _context(job_context)

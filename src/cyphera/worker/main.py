@@ -8,6 +8,7 @@ from datetime import timedelta
 from cyphera.config import Settings
 from cyphera.db.engine import create_engine, create_sessionmaker
 from cyphera.kit.clock import system_clock
+from cyphera.kit.logs import Redactor, secret_values
 from cyphera.payment.signer_gateway import SignerGateway
 from cyphera.runtime import network_registry
 from cyphera.webhook.dispatcher import DeliveryPolicy, Dispatcher
@@ -30,6 +31,7 @@ async def run_worker(settings: Settings) -> None:
             registry=network_registry(settings),
             watch_start_blocks=dict(settings.chain.watch_start_blocks),
             permission_expiry_notice=timedelta(days=settings.billing.permission_expiry_notice_days),
+            redactor=Redactor(secret_values(settings)),
         )
         dispatcher = Dispatcher(
             context.sessionmaker,
