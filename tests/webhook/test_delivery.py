@@ -328,3 +328,49 @@ async def test_at_most_the_per_endpoint_limit_is_claimed_across_workers(
     assert len(claimed) == TEST_POLICY.per_endpoint
     assert {c.endpoint_id for c in claimed} == {busy["id"]}
     assert idle["id"] not in {c.endpoint_id for c in claimed}
+
+
+async def test_an_endpoint_whose_secret_does_not_decrypt_holds_up_no_other(
+    api: httpx.AsyncClient,
+    receiver: Receiver,
+    make_dispatcher: MakeDispatcher,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    broken = await add_endpoint(api, receiver.url("/broken"))
+    await add_endpoint(api, receiver.url("/fine"))
+    async with sessionmaker() as session, session.begin():
+        stored = await session.get(WebhookEndpoint, broken["id"])
+        assert stored is not None
+        stored.secret_ciphertext = b"\x01" + bytes(40)  # e.g. after the server key changed
+    await add_customer(api)
+
+    await make_dispatcher().deliver_due()
+
+    assert [r.path for r in receiver.received] == ["/fine"]
+    failed = {d.endpoint_id: d for d in await _deliveries(sessionmaker)}[broken["id"]]
+    assert failed.status is WebhookDeliveryStatus.FAILED
+    assert failed.last_error is not None
+    assert failed.last_error.startswith("the endpoint's signing secret does not decrypt")
+
+
+async def test_attempts_that_never_get_recorded_end_with_their_window(
+    api: httpx.AsyncClient,
+    receiver: Receiver,
+    make_dispatcher: MakeDispatcher,
+    delivery_clock: FrozenClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_endpoint(api, receiver.url("/hook"))
+    await add_customer(api)
+    dispatcher = make_dispatcher()
+    await dispatcher.fan_out()
+    claims = 0
+    while await dispatcher.claim(10):  # every attempt "crashes" before it is recorded
+        claims += 1
+        delivery_clock.advance(timedelta(hours=12))
+
+    [delivery] = await _deliveries(sessionmaker)
+    assert claims == 6  # 0 h … 60 h; at 72 h its three-day window has ended
+    assert delivery.status is WebhookDeliveryStatus.FAILED
+    assert delivery.last_error == "its retry window ended"
+    assert receiver.received == []

@@ -44,12 +44,17 @@ from cyphera.models.mixins import Mode
 from cyphera.models.webhook_delivery import WebhookDeliveryStatus
 from cyphera.models.webhook_endpoint import WebhookEndpointStatus
 from cyphera.webhook.fanout import fan_out
-from cyphera.webhook.secrets import SecretBox
+from cyphera.webhook.secrets import SecretBox, SecretUndecryptable
 from cyphera.webhook.sender import Outcome, WebhookSender
 from cyphera.webhook.service import signing_secrets
 from cyphera.webhook.signing import signature_headers
 
 log = structlog.get_logger(__name__)
+
+_UNDECRYPTABLE = (
+    "the endpoint's signing secret does not decrypt with this server's encryption key: "
+    "rotate the endpoint's secret, then retry"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,14 +142,14 @@ class Dispatcher:
     async def run(self) -> None:
         """Dispatch until cancelled; in-flight attempts are cancelled with it (their leases run
         out and another worker sends them again)."""
-        running: set[asyncio.Task[Outcome]] = set()
+        running: set[asyncio.Task[Outcome | None]] = set()
         try:
             while True:
                 try:
                     await self.fan_out()
                     free = self._policy.concurrency - len(running)
                     for claimed in await self.claim(free) if free > 0 else []:
-                        task = asyncio.create_task(self.attempt(claimed))
+                        task = asyncio.create_task(self._attempt_logged(claimed))
                         running.add(task)
                         task.add_done_callback(running.discard)
                 except Exception:
@@ -154,6 +159,15 @@ class Dispatcher:
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
+
+    async def _attempt_logged(self, claimed: Claimed) -> Outcome | None:
+        try:
+            return await self.attempt(claimed)
+        except Exception:
+            # Not recorded: the lease runs out and the delivery is sent again (its window still
+            # bounds how long, see `claim`).
+            log.exception("webhook.attempt_failed", webhook_delivery_id=claimed.delivery_id)
+            return None
 
     async def deliver_due(self) -> int:
         """One pass, waiting for its attempts: fan out, claim what is due, send it. For tests and
@@ -199,7 +213,20 @@ class Dispatcher:
                 ):
                     _give_up(delivery, now=now, reason="the endpoint was disabled or deleted")
                     continue
+                if (
+                    delivery.leased_until is not None  # its last attempt was never recorded
+                    and delivery.window_started_at + self._policy.horizon <= now
+                ):
+                    # Attempts that keep ending unrecorded (a crash each time) stop here.
+                    _give_up(delivery, now=now, reason="its retry window ended")
+                    continue
                 if in_flight[endpoint.id] >= self._policy.per_endpoint:
+                    continue
+                try:
+                    signing = tuple(signing_secrets(endpoint, now=now, box=self._box))
+                except SecretUndecryptable:
+                    log.error("webhook.secret_undecryptable", webhook_endpoint_id=endpoint.id)
+                    _give_up(delivery, now=now, reason=_UNDECRYPTABLE)
                     continue
                 in_flight[endpoint.id] += 1
                 token = secrets.token_hex(8)
@@ -216,7 +243,7 @@ class Dispatcher:
                         number=delivery.attempt_count,
                         url=endpoint.url,
                         mode=endpoint.mode,
-                        secrets=tuple(signing_secrets(endpoint, now=now, box=self._box)),
+                        secrets=signing,
                         body=bodies[delivery.event_id],
                     )
                 )
