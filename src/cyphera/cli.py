@@ -6,6 +6,7 @@ cyphera api | worker | signer  one process each, configured from CYPHERA_* setti
 cyphera workspace create       a workspace and its first test secret key
 cyphera db upgrade             apply migrations
 cyphera dead-letters …         jobs that failed for good: list, show, retry, discard
+cyphera listen --forward-to …  a workspace's events, signed, to a receiver on this machine
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from cyphera.db.migrate import upgrade
 from cyphera.deadletter.cli import app as dead_letters_app
 from cyphera.dev import main as dev_main
 from cyphera.dev import stack as dev_stack
-from cyphera.dev.record import RunningStack
+from cyphera.dev.record import RunningStack, record_path
 from cyphera.exceptions import AppError
+from cyphera.kit.clock import system_clock
 from cyphera.kit.hosted import HOSTED_SECRET_ENV
 from cyphera.kit.logs import configure_logging, secret_values
 from cyphera.kit.process import reset_recursion_limit
 from cyphera.signer.cli import app as signer_app
+from cyphera.webhook import listen as forwarding
 from cyphera.worker.main import run_worker
 from cyphera.workspace.cli import app as workspace_app
 
@@ -106,6 +109,57 @@ def worker() -> None:
     settings = Settings()
     _logging(settings)
     asyncio.run(run_worker(settings))
+
+
+@app.command()
+def listen(
+    forward_to: str = typer.Option(
+        ..., "--forward-to", help="Your local receiver, e.g. http://localhost:3000/webhooks."
+    ),
+    api_key: str = typer.Option(
+        ..., envvar="CYPHERA_API_KEY", help="A secret key of the workspace (sk_test_…)."
+    ),
+    api_url: str | None = typer.Option(
+        None, envvar="CYPHERA_API_URL", help="The API; by default the running `make dev`'s."
+    ),
+    events: str = typer.Option("", help="Comma-separated event types to forward (all by default)."),
+    secret: str | None = typer.Option(
+        None,
+        envvar="CYPHERA_LISTEN_SECRET",
+        help="Sign with this whsec_… secret (by default a new one, printed at start).",
+    ),
+    live: bool = typer.Option(False, "--live", help="Allow a live-mode key."),
+    interval: float = typer.Option(1.0, min=0.2, max=60.0, help="Seconds between two polls."),
+) -> None:
+    """Forward a workspace's events to a local URL, signed like real deliveries."""
+    settings = Settings()
+    try:
+        checked = forwarding.checked_options(
+            api_key=api_key, live=live, events=events, secret=secret
+        )
+    except forwarding.ListenError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    running = RunningStack.find(record_path(settings.home))
+    url = api_url or (running.api_url if running else settings.api.public_url)
+    try:
+        asyncio.run(
+            forwarding.listen(
+                api_url=url,
+                api_key=api_key,
+                forward_to=forward_to,
+                secret=checked.secret,
+                event_types=checked.event_types,
+                interval=interval,
+                clock=system_clock,
+                say=typer.echo,
+            )
+        )
+    except forwarding.ListenError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        pass
 
 
 @db_app.command("upgrade")
