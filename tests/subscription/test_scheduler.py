@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from cyphera.models import Subscription
 from cyphera.models.subscription import SubscriptionStatus
-from cyphera.subscription import scheduler
+from cyphera.subscription import billing, scheduler
 from cyphera.worker.app import create_app
 from tests.subscription.conftest import START
 from tests.subscription.helpers import World
@@ -43,3 +43,24 @@ async def test_a_subscription_held_by_another_transaction_is_left_for_the_next_r
     ]
     expired = await world.subscription(sub.subscription_id)
     assert expired.status is SubscriptionStatus.INCOMPLETE_EXPIRED
+
+
+async def test_a_renewal_run_takes_every_due_subscription_chunk_by_chunk(world: World) -> None:
+    # Given five subscriptions due at once, one more than two chunks of two
+    price = await world.price()
+    subscribed = [await world.subscribe(price) for _ in range(5)]
+    world.at(START + timedelta(days=31))
+
+    # When one run renews them, two per transaction
+    taken = await billing.renew_all_due(world.sessionmaker, clock=world.clock, chunk=2)
+
+    # Then every one moved to its next period, and nothing is due any more
+    assert taken == 5
+    async with world.sessionmaker() as session:
+        periods = await session.scalars(
+            select(Subscription.period_index).where(
+                Subscription.id.in_([s.subscription_id for s in subscribed])
+            )
+        )
+        assert set(periods) == {1}
+    assert await billing.renew_all_due(world.sessionmaker, clock=world.clock, chunk=2) == 0

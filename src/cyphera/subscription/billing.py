@@ -182,11 +182,39 @@ async def renew_due(
     limit: int = 200,
     test_clock_id: str | None = None,
 ) -> list[str]:
-    """Advance every due subscription by one period; returns the ids of the invoices opened.
+    """Advance up to `limit` due subscriptions by one period; the ids of the invoices opened.
 
     A trialing subscription is due at its trial's end: this opens its first paid period. Only the
     subscriptions of `test_clock_id` are seen (none attached to a test clock when it is None).
     """
+    opened, _ = await _renew_chunk(
+        sessionmaker, clock=clock, limit=limit, test_clock_id=test_clock_id
+    )
+    return opened
+
+
+async def renew_all_due(
+    sessionmaker: async_sessionmaker[AsyncSession], *, clock: Clock, chunk: int = 200
+) -> int:
+    """Renew every due subscription, `chunk` at a time, each chunk in its own transaction (so
+    locks are short and a crash loses at most the chunk in progress, which the next run redoes);
+    how many subscriptions were taken. A subscription several periods behind is advanced once
+    per chunk it appears in, as successive runs would."""
+    total = 0
+    while True:
+        _, taken = await _renew_chunk(sessionmaker, clock=clock, limit=chunk, test_clock_id=None)
+        total += taken
+        if taken < chunk:
+            return total
+
+
+async def _renew_chunk(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    clock: Clock,
+    limit: int,
+    test_clock_id: str | None,
+) -> tuple[list[str], int]:
     now = clock.now()
     opened: list[str] = []
     async with transaction(sessionmaker) as session:
@@ -238,7 +266,7 @@ async def renew_due(
                     now=now,
                 )
             opened.append(invoice.id)
-    return opened
+    return opened, len(due)
 
 
 async def retry_payment(

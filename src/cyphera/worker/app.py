@@ -80,7 +80,7 @@ def register_tasks(app: procrastinate.App) -> None:
     @app.task(name="billing.renew_due", pass_context=True, queueing_lock="billing.renew_due")
     async def renew_due(job_context: procrastinate.JobContext, timestamp: int) -> None:
         context = _context(job_context)
-        await billing.renew_due(context.sessionmaker, clock=context.clock)
+        await billing.renew_all_due(context.sessionmaker, clock=context.clock)
 
     for name, step in scheduler.PERIODIC_STEPS.items():
         _register_periodic_step(app, name, step)
