@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help dev test lint fmt setup check-tools check-browser python-deps node-deps artifacts web-assets proto bench-gas bench-lists clean
+.PHONY: help dev test lint fmt setup check-tools check-browser python-deps node-deps artifacts web-assets proto bench-gas bench-lists bench-scheduler clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ bench-gas: setup ## gas per charge on a fresh anvil, vs a plain ERC-20 transfer
 
 bench-lists: setup ## the dashboard's subscription list, server time per page, 100,000 subscriptions
 	$(RUN) python scripts/bench_lists.py
+
+bench-scheduler: setup ## one scheduler tick with 1,000,000 subscriptions, none due (and the plan)
+	$(RUN) python scripts/bench_scheduler.py
 
 clean: ## remove local state (.cyphera/: dev database and chain, wherever kept) and build outputs
 	@if [ -x .venv/bin/cyphera ]; then .venv/bin/cyphera clean; fi

@@ -20,6 +20,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -139,36 +141,40 @@ async def measure(database_url: str, middle: str, repeat: int) -> dict[str, floa
     return timings
 
 
+@contextmanager
+def private_database(given: str | None) -> Iterator[str]:
+    """`given` (an empty, migrated database), or a private cluster's fresh one, dropped after."""
+    if given is not None:
+        yield given
+        return
+    print("starting a private PostgreSQL cluster…", file=sys.stderr)
+    base = Path(tempfile.mkdtemp(prefix="cyphera-bench-pg-"))
+    base.chmod(0o755)  # as root, the server runs as postgres
+    cluster = LocalCluster(data_dir=base / "data", port=free_port())
+    try:
+        cluster.init()
+        cluster.start()
+        cluster.ensure_database("bench")
+        url = cluster.url("bench", driver="psycopg")
+        upgrade(url)
+        yield url
+    finally:
+        cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscriptions", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--database-url", help="an empty, migrated database (psycopg URL)")
     args = parser.parse_args(argv)
-    base: Path | None = None
-    cluster: LocalCluster | None = None
-    try:
-        url = args.database_url
-        if url is None:
-            print("starting a private PostgreSQL cluster…", file=sys.stderr)
-            base = Path(tempfile.mkdtemp(prefix="cyphera-bench-pg-"))
-            base.chmod(0o755)  # as root, the server runs as postgres
-            cluster = LocalCluster(data_dir=base / "data", port=free_port())
-            cluster.init()
-            cluster.start()
-            cluster.ensure_database("bench")
-            url = cluster.url("bench", driver="psycopg")
-            upgrade(url)
+    with private_database(args.database_url) as url:
         print(f"writing {args.subscriptions:,} subscriptions…", file=sys.stderr)
         started = time.perf_counter()
         middle = seed(url.replace("postgresql+psycopg://", "postgresql://"), args.subscriptions)
         print(f"  written in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         timings = asyncio.run(measure(url, middle, args.repeat))
-    finally:
-        if cluster is not None:
-            cluster.stop()
-        if base is not None:
-            shutil.rmtree(base, ignore_errors=True)
     print(
         f"| dashboard subscriptions page, {args.subscriptions:,} in the workspace | server ms (median) |"
     )

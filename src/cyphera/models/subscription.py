@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cyphera.db.base import Base, TimestampMixin
@@ -33,6 +33,11 @@ class Subscription(TenantMixin, MetadataMixin, TimestampMixin, Base):
             "ix_subscriptions_status_next_payment_attempt_at", "status", "next_payment_attempt_at"
         ),
         Index("ix_subscriptions_status_resumes_at", "status", "resumes_at"),
+        Index(
+            "ix_subscriptions_trial_end_unnotified",
+            "trial_end",
+            postgresql_where=text("status = 'trialing' AND trial_end_notified_at IS NULL"),
+        ),
         # Lists, newest first, cursor-paged on (created_at, id) within one workspace and mode
         # (`list_scoped`), with or without a status filter: an index walk, whatever the size.
         Index("ix_subscriptions_tenant_created", "workspace_id", "mode", "created_at", "id"),

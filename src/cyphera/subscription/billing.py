@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.db.engine import transaction
@@ -208,6 +208,23 @@ async def renew_all_due(
             return total
 
 
+def due_for_renewal(now: datetime, limit: int, test_clock_id: str | None) -> Select[Subscription]:
+    """The renewal tick's query: the oldest due subscriptions, locked, skipping those another
+    transaction holds. It walks ``ix_subscriptions_status_current_period_end`` (one range per
+    renewable status), so its cost does not grow with the subscriptions not yet due."""
+    return (
+        select(Subscription)
+        .where(
+            Subscription.status.in_(lifecycle.RENEWABLE),
+            Subscription.current_period_end <= now,
+            on_clock(test_clock_id),
+        )
+        .order_by(Subscription.current_period_end, Subscription.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
 async def _renew_chunk(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
@@ -218,23 +235,7 @@ async def _renew_chunk(
     now = clock.now()
     opened: list[str] = []
     async with transaction(sessionmaker) as session:
-        due = (
-            (
-                await session.execute(
-                    select(Subscription)
-                    .where(
-                        Subscription.status.in_(lifecycle.RENEWABLE),
-                        Subscription.current_period_end <= now,
-                        on_clock(test_clock_id),
-                    )
-                    .order_by(Subscription.current_period_end, Subscription.id)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        due = (await session.scalars(due_for_renewal(now, limit, test_clock_id))).all()
         for subscription in due:
             if subscription.cancel_at_period_end:
                 await end_at_period_end(session, subscription=subscription)
