@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help dev test lint fmt setup check-tools check-browser python-deps node-deps artifacts web-assets proto bench-gas bench-lists bench-scheduler clean
+.PHONY: help dev test lint fmt setup check-tools check-browser python-deps node-deps artifacts web-assets proto bench-gas bench-lists bench-scheduler bench-api check-wrk clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -17,7 +17,7 @@ help: ## list the targets
 dev: setup ## run the whole platform locally (PostgreSQL, anvil + framework, api, worker, signer)
 	$(RUN) cyphera dev
 
-test: setup check-browser lint ## lint, then the whole test suite on a real PostgreSQL and a real anvil
+test: setup check-browser check-wrk lint ## lint, then the whole test suite on a real PostgreSQL and a real anvil
 	$(RUN) pytest
 
 # The browser tests drive Debian's Chromium (never a downloaded build): only `make test` needs it.
@@ -26,6 +26,13 @@ check-browser:
 	  if [ "$$(id -u)" = 0 ]; then echo "installing chromium (browser tests) from Debian's packages"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "Chromium is needed for the browser tests: run 'sudo apt-get install -y chromium' and retry."; exit 1; fi; }
+
+# The API benchmark's load tool (its small run is in the tests): Debian's wrk.
+check-wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing wrk (the API benchmark's load tool) from Debian's packages"; \
+	    (apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }); \
+	  else echo "wrk is needed for the API benchmark: run 'sudo apt-get install -y wrk' and retry."; exit 1; fi; }
 
 lint: setup ## ruff (format + lint), mypy strict, import contracts, tsc strict (the pages' script)
 	$(RUN) ruff format --check src tests migrations scripts
@@ -76,6 +83,9 @@ bench-gas: setup ## gas per charge on a fresh anvil, vs a plain ERC-20 transfer
 
 bench-lists: setup ## the dashboard's subscription list, server time per page, 100,000 subscriptions
 	$(RUN) python scripts/bench_lists.py
+
+bench-api: setup check-wrk ## the API under 64 connections (wrk): req/s, p50, p99 of a list, a GET, /healthz
+	$(RUN) python scripts/bench_api.py
 
 bench-scheduler: setup ## one scheduler tick with 1,000,000 subscriptions, none due (and the plan)
 	$(RUN) python scripts/bench_scheduler.py

@@ -16,6 +16,7 @@ import os
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from cyphera.api.app import create_app
 from cyphera.config import Environment, Settings
@@ -91,7 +92,10 @@ def api() -> None:
     settings = Settings()
     _logging(settings)
     uvicorn.run(
-        create_app(settings),
+        # An import string, so that each of several workers builds its own app (and engine).
+        "cyphera.cli:served_app",
+        factory=True,
+        workers=settings.api.workers,
         host=settings.api.host,
         port=settings.api.port,
         log_level=settings.log_level.lower(),
@@ -101,6 +105,13 @@ def api() -> None:
         proxy_headers=False,
         log_config=None,  # uvicorn's lines go through our logging (`cyphera.kit.logs`)
     )
+
+
+def served_app() -> FastAPI:
+    """The app one ``cyphera api`` process serves, from the environment's settings."""
+    settings = Settings()
+    _logging(settings)
+    return create_app(settings)
 
 
 @app.command()

@@ -68,6 +68,10 @@ class ApiSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8000"
+    # Processes serving the API (uvicorn's workers); one per core is the usual production choice.
+    # Everything they share is in PostgreSQL, except the rate limits' counts with the default
+    # ``memory://`` storage (`AuthSettings.rate_limit_storage_uri`).
+    workers: int = Field(default=1, ge=1, le=64)
     # The reverse proxies in front of the API, as addresses or networks (a JSON list:
     # '["10.0.0.0/8"]'). Only hops they added to X-Forwarded-For are believed
     # (`cyphera.kit.forwarded`); none by default, so the connection's peer is the client.

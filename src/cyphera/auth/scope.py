@@ -58,7 +58,7 @@ def scoped(statement: _SelectT, scope: Scope) -> _SelectT:
 
     Raises `ValueError` if the statement reads no tenant table: scoping it would silently do nothing.
     """
-    tables = [t for t in _tables(statement.get_final_froms()) if _is_tenant_table(t)]
+    tables = [t for t in _final_froms(statement) if _is_tenant_table(t)]
     if not tables:
         raise ValueError("scoped() needs a statement that reads a tenant-owned table")
     for table in tables:
@@ -80,12 +80,37 @@ def workspace_scoped(statement: _SelectT, scope: WorkspaceScope) -> _SelectT:
 
     Raises `ValueError` if no table in the statement carries ``workspace_id``.
     """
-    tables = [t for t in _tables(statement.get_final_froms()) if "workspace_id" in t.c]
+    tables = [t for t in _final_froms(statement) if "workspace_id" in t.c]
     if not tables:
         raise ValueError("workspace_scoped() needs a statement that reads a workspace's table")
     for table in tables:
         statement = statement.where(table.c.workspace_id == scope.workspace_id)
     return statement
+
+
+_MAX_REMEMBERED_SHAPES = 4096
+_froms_by_shape: dict[Any, tuple[FromClause, ...]] = {}
+
+
+def _final_froms(statement: Select[*tuple[Any, ...]]) -> tuple[FromClause, ...]:
+    """The tables (joins unfolded) `statement` selects from.
+
+    ``get_final_froms`` compiles the statement to find out — about 0.7 ms, a fifth of a simple
+    list request's time when it ran on every request. The answer depends only on the statement's
+    shape, which SQLAlchemy's own cache key captures (the key its compiled-SQL cache uses, bound
+    values apart: equal keys compile to the same SQL, so to the same FROM list), so it is worked
+    out once per shape. A statement SQLAlchemy cannot cache is worked out every time.
+    """
+    cache_key = statement._generate_cache_key()
+    if cache_key is None:
+        return tuple(_tables(statement.get_final_froms()))
+    froms = _froms_by_shape.get(cache_key.key)
+    if froms is None:
+        froms = tuple(_tables(statement.get_final_froms()))
+        if len(_froms_by_shape) >= _MAX_REMEMBERED_SHAPES:
+            _froms_by_shape.clear()  # shapes are few (one per query in the code); never reached
+        _froms_by_shape[cache_key.key] = froms
+    return froms
 
 
 def _tables(froms: Sequence[FromClause]) -> list[FromClause]:
