@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.chain",
     "tests.fixtures.platform",
+    "tests.fixtures.webhooks",
 ]

@@ -96,6 +96,10 @@ def api() -> None:
         "cyphera.cli:served_app",
         factory=True,
         workers=settings.api.workers,
+        # A worker imports the whole app before it answers the supervisor's first ping: on a busy
+        # machine that is more than uvicorn's default 5 s, and the supervisor would kill it, start
+        # another, kill that one…
+        timeout_worker_healthcheck=30,
         host=settings.api.host,
         port=settings.api.port,
         log_level=settings.log_level.lower(),

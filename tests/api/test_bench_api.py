@@ -11,7 +11,16 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_api.py"
 
 def test_the_api_benchmark_runs_wrk_and_prints_its_table(database_url: str) -> None:
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--seconds", "1", "--workers", "1", "--database-url", database_url],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--seconds",
+            "1",
+            "--workers",
+            "1",
+            "--database-url",
+            database_url,
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -9,7 +9,7 @@ import httpx
 
 from cyphera.kit.clock import FrozenClock, to_unix
 from tests.fixtures.api import MakeWorkspace
-from tests.webhook.conftest import MakeDispatcher, add_customer, add_endpoint
+from tests.fixtures.webhooks import MakeDispatcher, add_customer, add_endpoint
 from tests.webhook.receiver import Receiver
 
 

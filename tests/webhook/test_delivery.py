@@ -26,7 +26,7 @@ from cyphera.models.webhook_delivery import WebhookDeliveryStatus
 from cyphera.models.webhook_endpoint import WebhookEndpointStatus
 from cyphera.webhook.urls import IpAddress
 from tests.fixtures.api import MakeApiKey, MakeWorkspace, WorkspaceKeys
-from tests.webhook.conftest import TEST_POLICY, MakeDispatcher, add_customer, add_endpoint
+from tests.fixtures.webhooks import TEST_POLICY, MakeDispatcher, add_customer, add_endpoint
 from tests.webhook.receiver import Received, Receiver
 
 

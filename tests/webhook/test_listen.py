@@ -22,7 +22,7 @@ from cyphera.models.mixins import Mode
 from cyphera.webhook.listen import PAGE, Listener, ListenError, checked_options
 from cyphera.webhook.secrets import new_signing_secret
 from tests.fixtures.api import WorkspaceKeys
-from tests.webhook.conftest import add_customer
+from tests.fixtures.webhooks import add_customer
 from tests.webhook.receiver import Receiver
 
 

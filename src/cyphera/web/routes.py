@@ -14,6 +14,7 @@ from cyphera.web.dashboard.api import router as dashboard_api
 from cyphera.web.dashboard.catalog import router as dashboard_catalog
 from cyphera.web.dashboard.changes import router as dashboard_changes
 from cyphera.web.dashboard.clocks import router as dashboard_clocks
+from cyphera.web.dashboard.deliveries import router as dashboard_deliveries
 from cyphera.web.dashboard.deps import page_errors
 from cyphera.web.dashboard.invite import router as dashboard_invite
 from cyphera.web.dashboard.links import router as dashboard_links
@@ -45,6 +46,7 @@ def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
     app.include_router(dashboard_catalog)
     app.include_router(dashboard_changes)
     app.include_router(dashboard_clocks)
+    app.include_router(dashboard_deliveries)
     app.include_router(dashboard_invite)
     app.include_router(dashboard_links)
     app.include_router(dashboard_lists)
