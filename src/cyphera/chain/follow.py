@@ -10,20 +10,30 @@ Jobs that read a network's logs (the revocation watch, reconciliation) share one
 * from a **cursor** in ``chain_cursors``: the last block applied, one row per reader and network
   (the revocation watch's key is the network key itself; others add a prefix, for example
   ``reconciliation:base``). Each range is applied in one transaction that also moves the cursor,
-  after checking, under the row's lock, that no other run moved it first.
+  after checking, under the row's lock, that no other run moved it first;
+* on every network with RPC endpoints side by side (`for_each_network`): a network that fails is
+  logged and skipped this run (its cursor stays), and does not hold up the others.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import TypeVar
 
+import structlog
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cyphera.chain.models import Network
 from cyphera.db.engine import transaction
-from cyphera.exceptions import InternalError
+from cyphera.exceptions import AppError, InternalError
 from cyphera.kit.clock import Clock
 from cyphera.models import ChainCursor
+
+R = TypeVar("R")
+
+log = structlog.get_logger(__name__)
 
 
 class ChainCursorMismatch(InternalError):
@@ -83,3 +93,24 @@ async def claim_range(session: AsyncSession, *, key: str, from_block: int) -> Ch
     if cursor is None or cursor.last_block != from_block - 1:
         return None
     return cursor
+
+
+async def for_each_network(
+    networks: Iterable[Network], run: Callable[[Network], Awaitable[R]], *, failure_event: str
+) -> list[R]:
+    """`run` on each of `networks` side by side; the results of those that did not fail (a
+    failure is logged as `failure_event` and skipped: the next run tries again)."""
+
+    async def one(network: Network) -> R | None:
+        try:
+            return await run(network)
+        except AppError as exc:
+            # Our own errors carry no RPC URL (they may hold a provider's key) and no secret.
+            log.warning(failure_event, network=network.key, code=exc.code, error=str(exc))
+            return None
+        except Exception as exc:
+            log.error(failure_event, network=network.key, error=type(exc).__name__, exc_info=True)
+            return None
+
+    outcomes = await asyncio.gather(*(one(network) for network in networks))
+    return [outcome for outcome in outcomes if outcome is not None]

@@ -27,7 +27,6 @@ hash binds that delegator, so a log cannot revoke someone else's permission.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,14 +35,19 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cyphera.chain.follow import block_ranges, claim_range, open_cursor, safe_head
+from cyphera.chain.follow import (
+    block_ranges,
+    claim_range,
+    for_each_network,
+    open_cursor,
+    safe_head,
+)
 from cyphera.chain.models import Network
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.chain.rpc import ChainLog, ChainRpc
 from cyphera.db.engine import transaction
 from cyphera.delegation.errors import DelegationError
 from cyphera.delegation.events import DISABLED_DELEGATION_TOPIC, decode_disabled_delegation
-from cyphera.exceptions import AppError
 from cyphera.kit.clock import Clock, from_unix
 from cyphera.models import Permission
 from cyphera.models.permission import PermissionStatus
@@ -137,27 +141,11 @@ async def watch_all(
     is logged and skipped this run (its cursor stays), and does not hold up the others."""
     reader = rpc or ChainRpc(registry)
     starts = start_blocks or {}
-    networks = [n for n in registry if reader.urls(n.chain_id)]
 
-    async def one(network: Network) -> WatchResult | None:
-        try:
-            result = await watch_network(
-                sessionmaker, reader, network, clock=clock, start_block=starts.get(network.key)
-            )
-        except AppError as exc:
-            # Our own errors carry no RPC URL (they may hold a provider's key) and no secret.
-            log.warning(
-                "chain_watch.network_failed", network=network.key, code=exc.code, error=str(exc)
-            )
-            return None
-        except Exception as exc:
-            log.error(
-                "chain_watch.network_failed",
-                network=network.key,
-                error=type(exc).__name__,
-                exc_info=True,
-            )
-            return None
+    async def one(network: Network) -> WatchResult:
+        result = await watch_network(
+            sessionmaker, reader, network, clock=clock, start_block=starts.get(network.key)
+        )
         if result.to_block is not None:
             log.info(
                 "chain_watch.applied",
@@ -170,8 +158,8 @@ async def watch_all(
             )
         return result
 
-    outcomes = await asyncio.gather(*(one(network) for network in networks))
-    return [outcome for outcome in outcomes if outcome is not None]
+    networks = [n for n in registry if reader.urls(n.chain_id)]
+    return await for_each_network(networks, one, failure_event="chain_watch.network_failed")
 
 
 def _disabled(logs: Sequence[ChainLog], manager: str) -> list[tuple[int, str]]:
