@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
+from eth_utils.address import to_checksum_address
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.chain.follow import block_ranges, claim_range, for_each_network, open_cursor, safe_head
@@ -436,16 +437,17 @@ async def _record(
 
 
 def _facts(difference: Difference) -> dict[str, object]:
-    """The transaction, parties and amounts of a difference: the transfer's when there is one."""
+    """The transaction, parties (checksummed, as payments store them) and amounts of a
+    difference: the transfer's when there is one."""
     booked, transfer = difference.booked, difference.transfer
     if transfer is not None:
         facts: dict[str, object] = {
             "tx_hash": transfer.tx_hash,
             "log_index": transfer.log_index,
             "block_number": transfer.block_number,
-            "token_address": transfer.token,
-            "from_address": transfer.sender,
-            "to_address": transfer.recipient,
+            "token_address": to_checksum_address(transfer.token),
+            "from_address": to_checksum_address(transfer.sender),
+            "to_address": to_checksum_address(transfer.recipient),
             "amount_seen": transfer.amount,
         }
     else:
@@ -454,9 +456,9 @@ def _facts(difference: Difference) -> dict[str, object]:
             "tx_hash": booked.tx_hash,
             "log_index": None,
             "block_number": booked.block_number,
-            "token_address": booked.token,
-            "from_address": booked.payer,
-            "to_address": booked.payee,
+            "token_address": to_checksum_address(booked.token),
+            "from_address": to_checksum_address(booked.payer),
+            "to_address": to_checksum_address(booked.payee),
             "amount_seen": None,
         }
     return {

@@ -1,0 +1,95 @@
+"""A charged subscription on anvil, and reading what reconciliation recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import httpx
+from eth_account.signers.local import LocalAccount
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
+
+from cyphera.chain.devnet.helpers import transact
+from cyphera.chain.models import Network
+from cyphera.chain.rpc import ChainRpc
+from cyphera.models import ChainCursor, Event, Payment, ReconciliationFinding
+from cyphera.reconciliation.onchain import address_topic
+from cyphera.reconciliation.service import CURSOR_PREFIX, EVENT, Report, reconcile
+from tests.fixtures.api import WorkspaceKeys
+from tests.fixtures.platform import Platform, customer_account, subscribe
+
+TRANSFER_SELECTOR = bytes.fromhex("a9059cbb")
+
+
+@dataclass(frozen=True)
+class Charged:
+    customer: LocalAccount
+    merchant: str
+    payment: Payment
+
+
+async def charged(platform: Platform, workspace: WorkspaceKeys) -> Charged:
+    """A 7702 customer subscribed through the API; the first period charged on anvil."""
+    customer = customer_account(platform.chain)
+    merchant = platform.chain.new_account(ether=0).address
+    async with httpx.AsyncClient(base_url=platform.api_url, headers=workspace.headers) as api:
+        await subscribe(api, customer, merchant)
+    async with platform.sessionmaker() as db:
+        [payment] = (await db.scalars(select(Payment))).all()
+    assert payment.status.value == "succeeded"
+    return Charged(customer, merchant, payment)
+
+
+def local(platform: Platform, confirmations: int = 1) -> Network:
+    return dataclasses.replace(platform.registry.get("local"), confirmations=confirmations)
+
+
+async def reconcile_all_blocks(platform: Platform, network: Network | None = None) -> Report:
+    """An operator's reconciliation of the whole local chain up to its safe head."""
+    return await reconcile(
+        platform.sessionmaker,
+        ChainRpc(platform.registry),
+        network or local(platform),
+        from_block=0,
+        to_block=None,
+        clock=platform.clock,
+    )
+
+
+def pay_by_hand(platform: Platform, customer: LocalAccount, merchant: str, amount: int) -> str:
+    """The customer's own ERC-20 transfer to the merchant (no delegation): its transaction."""
+    token = platform.chain.network.token("USDC").address
+    data = TRANSFER_SELECTOR + address_topic(merchant) + amount.to_bytes(32, "big")
+    receipt = transact(platform.chain.w3, customer, token, data)
+    return "0x" + bytes(receipt["transactionHash"]).hex()
+
+
+async def findings(platform: Platform) -> list[ReconciliationFinding]:
+    async with platform.sessionmaker() as db:
+        found = await db.scalars(select(ReconciliationFinding).order_by(ReconciliationFinding.id))
+        return list(found.all())
+
+
+async def mismatch_events(platform: Platform) -> list[Event]:
+    async with platform.sessionmaker() as db:
+        return list((await db.scalars(select(Event).where(Event.type == EVENT))).all())
+
+
+async def count_findings(platform: Platform) -> int:
+    async with platform.sessionmaker() as db:
+        count = await db.scalar(select(func.count()).select_from(ReconciliationFinding))
+        return int(count or 0)
+
+
+async def cursor_block(platform: Platform) -> int | None:
+    async with platform.sessionmaker() as db:
+        cursor = await db.get(ChainCursor, CURSOR_PREFIX + "local")
+        return None if cursor is None else cursor.last_block
+
+
+def counted(kind: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "cyphera_reconciliation_findings_total", {"network": "local", "kind": kind}
+    )
+    return value or 0.0
