@@ -429,7 +429,7 @@ async def _record(
             session,
             workspace_id=finding.workspace_id,
             mode=finding.mode,
-            type=EVENT,
+            type="reconciliation.mismatch",
             object_id=finding.id,
             data=event_data(finding),
         )
