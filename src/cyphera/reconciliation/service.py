@@ -369,13 +369,14 @@ async def _settle(
         )
     manager = network.framework.delegation_manager
     redeemed = onchain.redemptions(receipt.logs, manager=manager, redeemers=scope.redeemers)
-    candidates = [
+    theirs = [
         t
         for t in onchain.through(
             receipt.logs, redeemed, tokens={booked.token}, recipients={booked.payee}
         )
-        if t.sender == booked.payer and t.key not in taken
+        if t.sender == booked.payer
     ]
+    candidates = [t for t in theirs if t.key not in taken]
     if any(t.amount == booked.amount for t in candidates):
         log.warning(
             "reconciliation.block_differs",
@@ -387,6 +388,12 @@ async def _settle(
         return None
     if candidates:
         return amount_mismatch(booked, candidates[0])
+    if theirs:
+        return missing(
+            booked,
+            f"the transfer of transaction {booked.tx_hash} is already accounted for by another "
+            "payment (one transfer recorded twice)",
+        )
     return missing(
         booked,
         f"transaction {booked.tx_hash} moved no {booked.token} from {booked.payer} to "
