@@ -13,6 +13,16 @@ from sqlalchemy import func, select
 from cyphera.chain.devnet.helpers import transact
 from cyphera.chain.models import Network
 from cyphera.chain.rpc import ChainRpc
+from cyphera.delegation import (
+    ROOT_AUTHORITY,
+    SINGLE_DEFAULT_MODE,
+    Delegation,
+    encode_erc20_transfer,
+    encode_permission_context,
+    encode_redeem_delegations,
+    encode_single_execution,
+    sign_delegation,
+)
 from cyphera.models import ChainCursor, Event, Payment, ReconciliationFinding
 from cyphera.reconciliation.onchain import address_topic
 from cyphera.reconciliation.service import CURSOR_PREFIX, EVENT, Report, reconcile
@@ -62,6 +72,33 @@ def pay_by_hand(platform: Platform, customer: LocalAccount, merchant: str, amoun
     token = platform.chain.network.token("USDC").address
     data = TRANSFER_SELECTOR + address_topic(merchant) + amount.to_bytes(32, "big")
     receipt = transact(platform.chain.w3, customer, token, data)
+    return "0x" + bytes(receipt["transactionHash"]).hex()
+
+
+def another_app_pays(platform: Platform, customer: LocalAccount, merchant: str, amount: int) -> str:
+    """Another app's redemption through the same DelegationManager: the customer delegates to
+    that app's account, which redeems a transfer to the merchant. Returns the transaction."""
+    chain = platform.chain
+    manager = chain.deployment.framework.delegation_manager
+    app = chain.new_account(ether=1)
+    delegation = sign_delegation(
+        Delegation(
+            delegate=app.address,
+            delegator=customer.address,
+            authority=ROOT_AUTHORITY,
+            caveats=[],
+            salt=7,
+        ),
+        customer.key,
+        chain_id=chain.w3.eth.chain_id,
+        delegation_manager=manager,
+    )
+    token = chain.network.token("USDC").address
+    execution = encode_single_execution(token, 0, encode_erc20_transfer(merchant, amount))
+    calldata = encode_redeem_delegations(
+        [encode_permission_context([delegation])], [SINGLE_DEFAULT_MODE], [execution]
+    )
+    receipt = transact(chain.w3, app, manager, calldata)
     return "0x" + bytes(receipt["transactionHash"]).hex()
 
 

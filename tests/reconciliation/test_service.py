@@ -25,6 +25,7 @@ from cyphera.reconciliation.service import reconcile_network
 from tests.fixtures.api import WorkspaceKeys
 from tests.fixtures.platform import PRICE_UNITS, Platform, run_worker_once
 from tests.reconciliation.helpers import (
+    another_app_pays,
     charged,
     count_findings,
     counted,
@@ -37,12 +38,16 @@ from tests.reconciliation.helpers import (
 )
 
 
-async def test_a_clean_charge_reconciles_and_a_hand_payment_is_not_ours(
+async def test_a_clean_charge_reconciles_and_other_payments_to_the_merchant_are_not_ours(
     platform: Platform, workspace: WorkspaceKeys
 ) -> None:
-    # Given a charged subscription, and the customer paying the merchant by hand as well
+    # Given a charged subscription; the customer also pays the merchant by hand, and through
+    # another app's delegation on the same DelegationManager
     given = await charged(platform, workspace)
     pay_by_hand(platform, given.customer, given.merchant, 5)
+    before = platform.chain.token_balance("USDC", given.merchant)
+    another_app_pays(platform, given.customer, given.merchant, 7)
+    assert platform.chain.token_balance("USDC", given.merchant) == before + 7
 
     # When the whole chain is reconciled
     report = await reconcile_all_blocks(platform)
