@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from cyphera.models.mixins import Mode
 from cyphera.models.payment import PaymentStatus
 from cyphera.models.reconciliation_finding import FindingKind
@@ -77,6 +79,17 @@ def test_an_in_flight_payment_matches_its_transfer_and_claims_nothing_without_on
     # Without its transfer it is not yet a claim: no difference, nothing to settle
     waiting = compare([], [submitted])
     assert (waiting.differences, waiting.unresolved) == ([], [])
+
+
+def test_a_charge_whose_transaction_the_books_do_not_know_yet_pairs_on_parties_and_amount() -> None:
+    # Given a payment in flight with no transaction recorded (the signer's answer was lost)
+    unsent = dataclasses.replace(booked("pay_p", status=PaymentStatus.PENDING), tx_hash=None)
+
+    # Then its transfer is its own, but one of another amount or payer is not
+    assert [b.payment_id for b, _ in compare([transfer(1)], [unsent]).matched] == ["pay_p"]
+    other = compare([transfer(1, amount=99), transfer(2, sender=BOB)], [unsent])
+    assert other.matched == []
+    assert [d.kind for d in other.differences] == [FindingKind.UNRECORDED_TRANSFER] * 2
 
 
 def test_the_fingerprint_names_the_transfer_for_transfers_and_the_payment_for_payments() -> None:

@@ -4,7 +4,9 @@ A transfer and a payment are the same money when they share the transaction and 
 payer (the permission's account), payee and amount. Within one transaction (the signer batches
 many customers into one ``redeemDelegations``) exact matches are taken first, so a payment never
 takes another's transfer; what is left pairs up on token, payer and payee as an
-``amount_mismatch``. Transfers still left are ``unrecorded_transfer``. A payment recorded as
+``amount_mismatch``. A transfer still left may be the charge of a payment in flight whose
+transaction our books do not know yet (same token, payer, payee and amount); the others are
+``unrecorded_transfer``. A payment recorded as
 succeeded that found no transfer here is returned as *unresolved*: its receipt decides
 (`cyphera.reconciliation.service`). Payments still in flight claim nothing yet, and a payment
 recorded as failed never accounts for a transfer (money moved that our books say did not).
@@ -113,11 +115,25 @@ def compare(transfers: Iterable[Transfer], books: Sequence[Booked]) -> Compariso
             result.differences.append(amount_mismatch(booked, near))
         elif booked.status not in IN_FLIGHT:
             result.unresolved.append(booked)
+    # A charge broadcast whose outcome the billing side has not heard yet (the signer's answer
+    # was lost; the collection job's retry will record it): its payment is in flight with no
+    # transaction, and only token, parties and amount can pair it with its transfer.
+    unsent = [b for b in claiming if b.tx_hash is None and b.status in IN_FLIGHT]
     failed = [b for b in books if b.status is PaymentStatus.FAILED]
     for transfers_of_tx in by_tx.values():
         for transfer in transfers_of_tx:
-            if transfer.key not in taken:
+            if transfer.key in taken:
+                continue
+            waiting = next(
+                (b for b in unsent if b.same_parties(transfer) and b.amount == transfer.amount),
+                None,
+            )
+            if waiting is None:
                 result.differences.append(unrecorded(transfer, failed))
+                continue
+            unsent.remove(waiting)
+            taken.add(transfer.key)
+            result.matched.append((waiting, transfer))
     return result
 
 

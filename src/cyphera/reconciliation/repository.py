@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cyphera.kit.ids import new_id
 from cyphera.models import Payment, PayoutAddress, Permission, ReconciliationFinding
 from cyphera.models.mixins import Mode
-from cyphera.models.payment import PaymentStatus
+from cyphera.models.payment import IN_FLIGHT, PaymentStatus
 from cyphera.reconciliation.compare import Booked
 
 
@@ -61,13 +61,17 @@ async def booked(
     from_block: int,
     to_block: int,
 ) -> list[Booked]:
-    """The network's payments whose transaction is one of `tx_hashes` (any status), and those
-    recorded as succeeded in a block of `from_block`..`to_block`."""
+    """The network's payments whose transaction is one of `tx_hashes` (any status), those
+    recorded as succeeded in a block of `from_block`..`to_block`, and, when there are
+    transactions, those in flight with no transaction recorded yet (at most one per invoice)."""
     in_range = and_(
         Payment.status == PaymentStatus.SUCCEEDED,
         Payment.block_number.between(from_block, to_block),
     )
-    condition = or_(Payment.tx_hash.in_(sorted(tx_hashes)), in_range) if tx_hashes else in_range
+    unsent = and_(Payment.status.in_(IN_FLIGHT), Payment.tx_hash.is_(None))
+    condition = (
+        or_(Payment.tx_hash.in_(sorted(tx_hashes)), in_range, unsent) if tx_hashes else in_range
+    )
     rows = await session.execute(
         select(Payment, Permission.account)
         .join(Permission, Permission.id == Payment.permission_id)

@@ -41,6 +41,7 @@ from cyphera.event import service as events
 from cyphera.kit.clock import Clock, to_unix
 from cyphera.models import ReconciliationFinding
 from cyphera.models.mixins import Mode
+from cyphera.models.payment import IN_FLIGHT
 from cyphera.reconciliation import onchain
 from cyphera.reconciliation import repository as repo
 from cyphera.reconciliation.compare import (
@@ -179,7 +180,10 @@ async def reconcile_range(
         from_block=from_block,
         to_block=to_block,
         transfers=len(transfers),
-        payments=len(books),
+        payments=len(
+            {b.payment_id for b in books if b.tx_hash is not None or b.status not in IN_FLIGHT}
+            | {b.payment_id for b, _ in comparison.matched}
+        ),
         matched=matched,
         findings=found,
     )
