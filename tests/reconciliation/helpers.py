@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
-from cyphera.chain.devnet.helpers import transact
+from cyphera.chain.devnet.helpers import fee_fields, transact
 from cyphera.chain.models import Network
 from cyphera.chain.rpc import ChainRpc
 from cyphera.delegation import (
@@ -99,6 +99,29 @@ def another_app_pays(platform: Platform, customer: LocalAccount, merchant: str, 
         [encode_permission_context([delegation])], [SINGLE_DEFAULT_MODE], [execution]
     )
     receipt = transact(chain.w3, app, manager, calldata)
+    return "0x" + bytes(receipt["transactionHash"]).hex()
+
+
+def reverted_transfer(platform: Platform, sender: LocalAccount, to: str) -> str:
+    """A token transfer of more than `sender` holds, mined anyway (it reverts): its hash."""
+    w3 = platform.chain.w3
+    token = platform.chain.network.token("USDC").address
+    balance = platform.chain.token_balance("USDC", sender.address)
+    signed = sender.sign_transaction(
+        {
+            "chainId": w3.eth.chain_id,
+            "nonce": w3.eth.get_transaction_count(sender.address, "pending"),
+            "to": token,
+            "data": TRANSFER_SELECTOR + address_topic(to) + (balance + 1).to_bytes(32, "big"),
+            "value": 0,
+            "gas": 100_000,  # fixed, so it is mined instead of refused at estimation
+            **fee_fields(w3),
+        }
+    )
+    receipt = w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(signed.raw_transaction)
+    )
+    assert receipt["status"] == 0
     return "0x" + bytes(receipt["transactionHash"]).hex()
 
 

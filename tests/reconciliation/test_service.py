@@ -35,6 +35,7 @@ from tests.reconciliation.helpers import (
     mismatch_events,
     pay_by_hand,
     reconcile_all_blocks,
+    reverted_transfer,
 )
 
 
@@ -105,15 +106,21 @@ async def test_a_transfer_we_did_not_record_is_found_once(
 async def test_succeeded_payments_without_a_transfer_of_their_own_are_missing(
     platform: Platform, workspace: WorkspaceKeys
 ) -> None:
-    # Given a real charge, and three more payments of its invoice recorded as succeeded in its
-    # block: with a transaction that never existed, with one that moved nothing through our
-    # delegations, and with the real charge's own transaction (one transfer recorded twice)
+    # Given a real charge, and more payments of its invoice recorded as succeeded in its block:
+    # with a transaction that never existed, one that moved nothing through our delegations, one
+    # that reverted, and the real charge's own transaction (one transfer recorded twice)
     given = await charged(platform, workspace)
     real = given.payment
     assert real.tx_hash is not None
     paid_by_hand_tx = pay_by_hand(platform, given.customer, given.merchant, 5)
+    reverted = reverted_transfer(platform, given.customer, given.merchant)
     never_sent = "0x" + "ab" * 32
-    ghosts = {never_sent: new_id("pay"), paid_by_hand_tx: new_id("pay"), real.tx_hash: "pay_dup"}
+    ghosts = {
+        never_sent: new_id("pay"),
+        paid_by_hand_tx: new_id("pay"),
+        reverted: new_id("pay"),
+        real.tx_hash: "pay_dup",
+    }
     async with transaction(platform.sessionmaker) as db:
         for tx_hash, payment_id in ghosts.items():
             db.add(
@@ -146,15 +153,16 @@ async def test_succeeded_payments_without_a_transfer_of_their_own_are_missing(
     assert {f.kind for f in missing.values()} == {FindingKind.MISSING_TRANSFER}
     assert "is not on chain" in missing[ghosts[never_sent]].detail
     assert "moved no" in missing[ghosts[paid_by_hand_tx]].detail
+    assert missing[ghosts[reverted]].detail.endswith(f"transaction {reverted} reverted")
     [twice] = set(missing) & {real.id, "pay_dup"}
     assert "already accounted for by another payment" in missing[twice].detail
-    assert len(missing) == 3
+    assert len(missing) == 4
     assert missing[ghosts[never_sent]].amount_expected == PRICE_UNITS
     assert missing[ghosts[never_sent]].invoice_id == real.invoice_id
     async with platform.sessionmaker() as db:
         for payment_id in ghosts.values():
             assert (await db.get_one(Payment, payment_id)).status is PaymentStatus.SUCCEEDED
-    assert len(await mismatch_events(platform)) == 3
+    assert len(await mismatch_events(platform)) == 4
 
 
 async def test_an_amount_that_differs_is_a_mismatch(
