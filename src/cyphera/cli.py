@@ -7,6 +7,7 @@ cyphera workspace create       a workspace and its first test secret key
 cyphera db upgrade             apply migrations
 cyphera dead-letters …         jobs that failed for good: list, show, retry, discard
 cyphera listen --forward-to …  a workspace's events, signed, to a receiver on this machine
+cyphera reconcile              compare a network's transfers through our delegations with the books
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from cyphera.kit.clock import system_clock
 from cyphera.kit.hosted import HOSTED_SECRET_ENV
 from cyphera.kit.logs import configure_logging, secret_values
 from cyphera.kit.process import reset_recursion_limit
+from cyphera.reconciliation.cli import reconcile_command
 from cyphera.signer.cli import app as signer_app
 from cyphera.webhook import listen as forwarding
 from cyphera.worker.main import run_worker
@@ -45,6 +47,7 @@ app = typer.Typer(
 app.add_typer(workspace_app, name="workspace", help="Workspaces and their API keys.")
 app.add_typer(signer_app, name="signer", help="The signer: the only process holding relayer keys.")
 app.add_typer(dead_letters_app, name="dead-letters", help="Jobs that failed for good.")
+app.command("reconcile")(reconcile_command)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 

@@ -4,9 +4,10 @@
 what it needs; an endpoint that cannot be reached, or answers something that is not JSON, is
 skipped. `ChainRpc.call` is an ``eth_call`` on the latest block: the return data of the first
 endpoint that really answers, `ChainUnavailable` (503, safe to retry) when none does.
-`block_number`, `get_logs` and `block_timestamp` read the head, a contract's event logs over a
-block range and a block's time the same way (an endpoint answering an error, for example a range
-it will not serve, or nothing for a block it does not have yet, is skipped too). Redirects are
+`block_number`, `get_logs`, `block_timestamp` and `transaction_receipt` read the head, a
+contract's event logs over a block range, a block's time and a transaction's receipt the same way
+(an endpoint answering an error, for example a range it will not serve, or nothing for a block it
+does not have yet, is skipped too; a receipt no endpoint has is None). Redirects are
 never followed (an RPC URL is configuration, not something to be sent elsewhere by).
 """
 
@@ -46,6 +47,21 @@ class ChainLog:
     block_timestamp: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ChainReceipt:
+    """A mined transaction's receipt: its block, whether it succeeded, and its logs."""
+
+    transaction_hash: str
+    block_number: int
+    is_success: bool
+    to: str | None
+    logs: tuple[ChainLog, ...]
+
+
+Topic = bytes | Sequence[bytes] | None
+"""One position of a log filter: a value, any of several values, or None for any value."""
+
+
 def _quantity(value: Any) -> int:
     if not isinstance(value, str) or not value.startswith("0x"):
         raise ValueError(f"not a JSON-RPC quantity: {value!r}")
@@ -79,6 +95,27 @@ def _logs(result: Any) -> list[ChainLog]:
     if not isinstance(result, list):
         raise ValueError("eth_getLogs did not answer a list")
     return [_log(raw) for raw in result]
+
+
+def _receipt(result: Any) -> ChainReceipt:
+    if not isinstance(result, dict):
+        raise ValueError("a receipt is not an object")
+    to = result.get("to")
+    return ChainReceipt(
+        transaction_hash=str(result["transactionHash"]),
+        block_number=_quantity(result["blockNumber"]),
+        is_success=_quantity(result["status"]) == 1,
+        to=to_checksum_address(to) if isinstance(to, str) else None,
+        logs=tuple(_logs(result.get("logs", []))),
+    )
+
+
+def _topic(topic: Topic) -> str | list[str] | None:
+    if topic is None:
+        return None
+    if isinstance(topic, bytes):
+        return "0x" + topic.hex()
+    return ["0x" + value.hex() for value in topic]
 
 
 def _timestamp(result: Any) -> int:
@@ -167,19 +204,39 @@ class ChainRpc:
         chain_id: int,
         *,
         address: str,
-        topics: Sequence[bytes | None],
+        topics: Sequence[Topic],
         from_block: int,
         to_block: int,
     ) -> list[ChainLog]:
         """``eth_getLogs`` of `address` in blocks `from_block`..`to_block` (inclusive) whose
-        topics match `topics` position by position (None: any)."""
+        topics match `topics` position by position (None: any; a sequence: any of those)."""
         flt = {
             "address": to_checksum_address(address),
-            "topics": [None if topic is None else "0x" + topic.hex() for topic in topics],
+            "topics": [_topic(topic) for topic in topics],
             "fromBlock": hex(from_block),
             "toBlock": hex(to_block),
         }
         return await self._first(chain_id, "eth_getLogs", [flt], _logs)
+
+    async def transaction_receipt(self, chain_id: int, tx_hash: str) -> ChainReceipt | None:
+        """The receipt of `tx_hash`, or None when no endpoint knows a mined transaction of that
+        hash (never sent, dropped, or reorged out and not yet mined again)."""
+        answered = False
+        async for answer in self.answers(chain_id, "eth_getTransactionReceipt", [tx_hash]):
+            if "error" in answer:
+                continue
+            answered = True
+            result = answer.get("result")
+            if result is None:
+                continue  # this endpoint may lag behind the others
+            try:
+                return _receipt(result)
+            except (ValueError, KeyError, TypeError):
+                log.warning("chain.rpc_unusable_answer", chain_id=chain_id, method="receipt")
+                continue
+        if not answered:
+            raise ChainUnavailable(f"chain {chain_id} could not be read; retry shortly")
+        return None
 
     async def call(self, chain_id: int, *, to: str, data: bytes) -> bytes:
         """``eth_call`` of `data` on `to` at the latest block: the return data."""

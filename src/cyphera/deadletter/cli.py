@@ -14,19 +14,18 @@ from __future__ import annotations
 import functools
 import getpass
 import json
-from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cyphera.auth.audit import record_act
-from cyphera.command_database import command_database, run_command
+from cyphera.command_database import DatabaseUrl, command_database, run_command
 from cyphera.config import Settings
 from cyphera.deadletter import service
 from cyphera.kit.clock import system_clock
 from cyphera.kit.ids import new_id
+from cyphera.kit.terminal import table, when
 from cyphera.models import DeadLetter
 from cyphera.models.audit_entry import ActorType
 from cyphera.models.dead_letter import DeadLetterStatus
@@ -35,14 +34,6 @@ app = typer.Typer(
     help="Jobs that failed for good: list, inspect, retry, discard.", no_args_is_help=True
 )
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="PostgreSQL URL (default: CYPHERA_DATABASE__URL, else the `make dev` database).",
-        show_default=False,
-    ),
-]
 By = Annotated[
     str | None,
     typer.Option(
@@ -81,14 +72,14 @@ def list_command(
             d.task_name,
             d.status.value,
             str(d.attempts),
-            _when(d.last_failed_at),
+            when(d.last_failed_at),
             d.workspace_id or "-",
             _cut(f"{d.error_type}: {d.error_message}", _ERROR_WIDTH),
         ]
         for d in found
     ]
     typer.echo(
-        _table(["ID", "TASK", "STATUS", "ATTEMPTS", "LAST FAILED", "WORKSPACE", "ERROR"], rows)
+        table(["ID", "TASK", "STATUS", "ATTEMPTS", "LAST FAILED", "WORKSPACE", "ERROR"], rows)
     )
 
 
@@ -184,13 +175,13 @@ def _details(d: DeadLetter) -> str:
             "tenant",
             f"{d.workspace_id} ({d.mode.value})" if d.workspace_id and d.mode else "platform",
         ),
-        ("first failed", _when(d.first_failed_at)),
-        ("last failed", _when(d.last_failed_at)),
-        ("created", _when(d.created_at)),
+        ("first failed", when(d.first_failed_at)),
+        ("last failed", when(d.last_failed_at)),
+        ("created", when(d.created_at)),
         ("error", f"{d.error_type}: {d.error_message}"),
     ]
     if d.resolved_at is not None:
-        fields.append(("resolved", f"{_when(d.resolved_at)} by {d.resolved_by}"))
+        fields.append(("resolved", f"{when(d.resolved_at)} by {d.resolved_by}"))
     if d.resolution_note is not None:
         fields.append(("reason", d.resolution_note))
     if d.retry_job_id is not None:
@@ -198,18 +189,6 @@ def _details(d: DeadLetter) -> str:
     width = max(len(name) for name, _ in fields)
     lines = [f"{name + ':':<{width + 1}} {value}" for name, value in fields]
     return "\n".join([*lines, "", "traceback:", d.traceback.rstrip()])
-
-
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    )
-
-
-def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _cut(text: str, width: int) -> str:

@@ -5,6 +5,12 @@ address indexed delegate, Delegation delegation)`` is emitted by
 ``DelegationManager.disableDelegation``: the delegator's own account disabled the delegation with
 that hash (the hash `disabledDelegations` is keyed by). Every field we need is indexed, so a log is
 read from its topics alone; the delegation in its data is not needed.
+
+``RedeemedDelegation(address indexed rootDelegator, address indexed redeemer, Delegation
+delegation)`` is emitted by ``DelegationManager.redeemDelegations`` for each redeemed permission
+context: ``redeemer`` is the account that sent the redemption (the manager requires it to be the
+leaf delegation's delegate) and ``rootDelegator`` the account whose delegation is the root, the one
+whose funds the execution moves. Both are indexed; the delegation in its data is not needed.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ DISABLED_DELEGATION_TOPIC = event_topic(
 )
 
 
+REDEEMED_DELEGATION_TOPIC = event_topic(f"RedeemedDelegation(address,address,{DELEGATION_ABI})")
+
+
 @dataclass(frozen=True, slots=True)
 class DisabledDelegation:
     delegation_hash: bytes
@@ -38,12 +47,31 @@ class DisabledDelegation:
 
 def decode_disabled_delegation(topics: Sequence[bytes]) -> DisabledDelegation:
     """A ``DisabledDelegation`` log's indexed fields, from its topics."""
-    if len(topics) != 4 or topics[0] != DISABLED_DELEGATION_TOPIC:
-        raise EncodingError("not a DisabledDelegation log")
-    if any(len(topic) != 32 for topic in topics):
-        raise EncodingError("a DisabledDelegation topic is not 32 bytes")
+    _check_topics(topics, DISABLED_DELEGATION_TOPIC, 4, "DisabledDelegation")
     return DisabledDelegation(
         delegation_hash=bytes(topics[1]),
         delegator=checksum("0x" + topics[2][12:].hex()),
         delegate=checksum("0x" + topics[3][12:].hex()),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class RedeemedDelegation:
+    root_delegator: str
+    redeemer: str
+
+
+def decode_redeemed_delegation(topics: Sequence[bytes]) -> RedeemedDelegation:
+    """A ``RedeemedDelegation`` log's indexed fields, from its topics."""
+    _check_topics(topics, REDEEMED_DELEGATION_TOPIC, 3, "RedeemedDelegation")
+    return RedeemedDelegation(
+        root_delegator=checksum("0x" + topics[1][12:].hex()),
+        redeemer=checksum("0x" + topics[2][12:].hex()),
+    )
+
+
+def _check_topics(topics: Sequence[bytes], topic0: bytes, count: int, name: str) -> None:
+    if len(topics) != count or topics[0] != topic0:
+        raise EncodingError(f"not a {name} log")
+    if any(len(topic) != 32 for topic in topics):
+        raise EncodingError(f"a {name} topic is not 32 bytes")

@@ -22,6 +22,7 @@ from cyphera.models.permission import Permission
 from cyphera.models.portal import BillingPortalSession, PortalSession
 from cyphera.models.price import Price
 from cyphera.models.product import Product
+from cyphera.models.reconciliation_finding import ReconciliationFinding
 from cyphera.models.siwe_nonce import SiweNonce
 from cyphera.models.subscription import Subscription
 from cyphera.models.test_clock import TestClock
@@ -54,6 +55,7 @@ __all__ = [
     "PortalSession",
     "Price",
     "Product",
+    "ReconciliationFinding",
     "SiweNonce",
     "Subscription",
     "TestClock",

@@ -9,8 +9,9 @@ from cyphera.db.base import Base
 
 
 class ChainCursor(Base):
-    """How far the platform has read a network's chain: every block up to ``last_block`` has
-    been applied (`cyphera.subscription.revocation_watch`). One row per network key; ``chain_id``
+    """How far a reader has read a network's chain: every block up to ``last_block`` has been
+    applied (`cyphera.chain.follow`). One row per reader and network: the revocation watch's key is
+    the network key, other readers' add a prefix (``reconciliation:<network>``); ``chain_id``
     guards against a key being pointed at another chain."""
 
     __tablename__ = "chain_cursors"

@@ -36,6 +36,9 @@ class Payment(TenantMixin, TimestampMixin, Base):
             unique=True,
             postgresql_where=text("status IN ('pending', 'submitted')"),
         ),
+        # Reconciliation's look-ups: a range's transactions, and the payments a range confirmed.
+        Index("ix_payments_tx_hash", "tx_hash"),
+        Index("ix_payments_network_block_number", "network", "block_number"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

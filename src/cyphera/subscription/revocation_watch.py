@@ -27,25 +27,29 @@ hash binds that delegator, so a log cannot revoke someone else's permission.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from cyphera.chain.follow import (
+    block_ranges,
+    claim_range,
+    for_each_network,
+    open_cursor,
+    safe_head,
+)
 from cyphera.chain.models import Network
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.chain.rpc import ChainLog, ChainRpc
 from cyphera.db.engine import transaction
 from cyphera.delegation.errors import DelegationError
 from cyphera.delegation.events import DISABLED_DELEGATION_TOPIC, decode_disabled_delegation
-from cyphera.exceptions import AppError, InternalError
 from cyphera.kit.clock import Clock, from_unix
-from cyphera.models import ChainCursor, Permission
+from cyphera.models import Permission
 from cyphera.models.permission import PermissionStatus
 from cyphera.subscription.revocation import record_revocation
 
@@ -54,10 +58,6 @@ REQUESTS_PER_RUN = 50
 TASK = "chain.watch_revocations"
 
 log = structlog.get_logger(__name__)
-
-
-class ChainCursorMismatch(InternalError):
-    code = "chain_cursor_mismatch"
 
 
 @dataclass(slots=True)
@@ -71,11 +71,6 @@ class WatchResult:
     to_block: int | None = None
     logs: int = 0
     revoked: list[str] = field(default_factory=list)
-
-
-def safe_head(latest: int, confirmations: int) -> int:
-    """The newest block with `confirmations` blocks on it (itself included)."""
-    return latest - max(confirmations, 1) + 1
 
 
 async def watch_network(
@@ -94,23 +89,22 @@ async def watch_network(
         return result
     head = safe_head(await rpc.block_number(network.chain_id), network.confirmations)
     result.safe_head = head
-    last = await _cursor(
+    last = await open_cursor(
         sessionmaker,
-        network,
+        key=network.key,
+        chain_id=network.chain_id,
         clock=clock,
         initial=head if start_block is None else start_block - 1,
     )
     manager = network.framework.delegation_manager
-    next_block = last + 1
-    for _ in range(requests_per_run):
-        if next_block > head:
-            break
-        to_block = min(next_block + blocks_per_request - 1, head)
+    for from_block, to_block in block_ranges(
+        last + 1, head, blocks_per_request=blocks_per_request, limit=requests_per_run
+    ):
         logs = await rpc.get_logs(
             network.chain_id,
             address=manager,
             topics=[DISABLED_DELEGATION_TOPIC],
-            from_block=next_block,
+            from_block=from_block,
             to_block=to_block,
         )
         disabled = _disabled(logs, manager)
@@ -118,8 +112,8 @@ async def watch_network(
         mine = [(block, hash_hex) for block, hash_hex in disabled if hash_hex in ours]
         times = await _block_times(rpc, network, logs, {block for block, _ in mine})
         async with transaction(sessionmaker) as session:
-            cursor = await session.get(ChainCursor, network.key, with_for_update=True)
-            if cursor is None or cursor.last_block != next_block - 1:
+            cursor = await claim_range(session, key=network.key, from_block=from_block)
+            if cursor is None:
                 # Another run applied this range first; it goes on from there.
                 break
             for block, hash_hex in mine:
@@ -129,10 +123,9 @@ async def watch_network(
             cursor.last_block = to_block
             cursor.updated_at = clock.now()
         if result.from_block is None:
-            result.from_block = next_block
+            result.from_block = from_block
         result.to_block = to_block
         result.logs += len(disabled)
-        next_block = to_block + 1
     return result
 
 
@@ -148,27 +141,11 @@ async def watch_all(
     is logged and skipped this run (its cursor stays), and does not hold up the others."""
     reader = rpc or ChainRpc(registry)
     starts = start_blocks or {}
-    networks = [n for n in registry if reader.urls(n.chain_id)]
 
-    async def one(network: Network) -> WatchResult | None:
-        try:
-            result = await watch_network(
-                sessionmaker, reader, network, clock=clock, start_block=starts.get(network.key)
-            )
-        except AppError as exc:
-            # Our own errors carry no RPC URL (they may hold a provider's key) and no secret.
-            log.warning(
-                "chain_watch.network_failed", network=network.key, code=exc.code, error=str(exc)
-            )
-            return None
-        except Exception as exc:
-            log.error(
-                "chain_watch.network_failed",
-                network=network.key,
-                error=type(exc).__name__,
-                exc_info=True,
-            )
-            return None
+    async def one(network: Network) -> WatchResult:
+        result = await watch_network(
+            sessionmaker, reader, network, clock=clock, start_block=starts.get(network.key)
+        )
         if result.to_block is not None:
             log.info(
                 "chain_watch.applied",
@@ -181,32 +158,8 @@ async def watch_all(
             )
         return result
 
-    outcomes = await asyncio.gather(*(one(network) for network in networks))
-    return [outcome for outcome in outcomes if outcome is not None]
-
-
-async def _cursor(
-    sessionmaker: async_sessionmaker[AsyncSession], network: Network, *, clock: Clock, initial: int
-) -> int:
-    """The network's cursor, made at `initial` on its first run."""
-    async with transaction(sessionmaker) as session:
-        await session.execute(
-            insert(ChainCursor)
-            .values(
-                network=network.key,
-                chain_id=network.chain_id,
-                last_block=max(initial, -1),
-                updated_at=clock.now(),
-            )
-            .on_conflict_do_nothing(index_elements=[ChainCursor.network])
-        )
-        cursor = await session.get_one(ChainCursor, network.key, populate_existing=True)
-        if cursor.chain_id != network.chain_id:
-            raise ChainCursorMismatch(
-                f"the cursor of {network.key!r} follows chain {cursor.chain_id}, "
-                f"not {network.chain_id}; remove the row to start over"
-            )
-        return cursor.last_block
+    networks = [n for n in registry if reader.urls(n.chain_id)]
+    return await for_each_network(networks, one, failure_event="chain_watch.network_failed")
 
 
 def _disabled(logs: Sequence[ChainLog], manager: str) -> list[tuple[int, str]]:

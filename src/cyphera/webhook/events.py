@@ -28,6 +28,7 @@ EVENT_TYPES: dict[str, str] = {
         "A permission in use expires within the notice period (7 days by default): ask the "
         "customer for a new one before charges stop."
     ),
+    "reconciliation.mismatch": "Your payments and the chain differ; operators were alerted.",
     "subscription.created": "A subscription started.",
     "subscription.updated": "A subscription changed (status, price, quantity, discount, …).",
     "subscription.canceled": "A subscription ended.",

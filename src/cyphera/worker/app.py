@@ -12,7 +12,8 @@ whose last attempt fails becomes a dead letter:
   a retry can only find the first charge, never make a second);
 - ``test_clock.advance``: 10 retries, waits doubling from 2 s to 17 min (about 34 minutes): a
   developer is waiting on it;
-- periodic tasks: no retry. The next tick is the retry (a minute later, ten for the purge), and
+- periodic tasks: no retry. The next tick is the retry (a minute later, five for
+  reconciliation, ten for the purge), and
   a retry would only race it; a failed tick still becomes a dead letter, one open per task that
   later failures join, so a failing tick shows without a row a minute.
 """
@@ -24,6 +25,7 @@ from typing import Any
 import procrastinate
 
 from cyphera.permission import expiry
+from cyphera.reconciliation import service as reconciliation
 from cyphera.subscription import billing, revocation_watch, scheduler
 from cyphera.testclock import clock as test_clocks
 from cyphera.testclock import service as test_clock_service
@@ -106,6 +108,18 @@ def register_tasks(app: procrastinate.App) -> None:
         context = _context(job_context)
         await expiry.notify_expiring(
             context.sessionmaker, clock=context.clock, notice=context.permission_expiry_notice
+        )
+
+    @app.periodic(cron="*/5 * * * *", periodic_id=reconciliation.TASK)
+    @app.task(name=reconciliation.TASK, pass_context=True, queueing_lock=reconciliation.TASK)
+    async def reconcile(job_context: procrastinate.JobContext, timestamp: int) -> None:
+        # Transfers through our delegations against our payments, per network, up to the safe
+        # head; each network on its own (one failing is logged, the others go on).
+        context = _context(job_context)
+        if context.registry is None:
+            return
+        await reconciliation.reconcile_all(
+            context.sessionmaker, context.registry, clock=context.clock
         )
 
     @app.periodic(cron="*/10 * * * *", periodic_id=housekeeping.TASK)

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cyphera.command_database import command_database, run_command
+from cyphera.command_database import DatabaseUrl, command_database, run_command
 from cyphera.config import Settings
 from cyphera.kit.clock import system_clock
 from cyphera.workspace.service import CreatedWorkspace, create_workspace
@@ -42,14 +42,7 @@ def create_workspace_command(
             show_default=False,
         ),
     ] = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            "--database-url",
-            help="PostgreSQL URL (default: CYPHERA_DATABASE__URL, else the `make dev` database).",
-            show_default=False,
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Create a workspace and its first test-mode secret key (shown once)."""
     settings = Settings()
