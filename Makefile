@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 
-.PHONY: help dev test lint fmt setup check-tools check-browser python-deps node-deps artifacts web-assets proto bench-gas bench-lists bench-scheduler bench-api check-wrk clean
+.PHONY: help dev test lint fmt setup check-tools check-browser python-deps node-deps artifacts web-assets proto bench-gas bench-lists bench-scheduler bench-renewals bench-api check-wrk clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -86,6 +86,9 @@ bench-lists: setup ## the dashboard's subscription list, server time per page, 1
 
 bench-api: setup check-wrk ## the API under 64 connections (wrk): req/s, p50, p99 of a list, a GET, /healthz
 	$(RUN) python scripts/bench_api.py
+
+bench-renewals: setup ## 10,000 subscriptions due at once on anvil: time until every renewal is paid
+	$(RUN) python scripts/bench_renewals.py
 
 bench-scheduler: setup ## one scheduler tick with 1,000,000 subscriptions, none due (and the plan)
 	$(RUN) python scripts/bench_scheduler.py

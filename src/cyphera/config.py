@@ -100,6 +100,16 @@ class BillingSettings(BaseModel):
     permission_expiry_notice_days: int = Field(default=7, ge=1, le=365)
 
 
+class WorkerSettings(BaseModel):
+    """``cyphera worker`` (``CYPHERA_WORKER__*``)."""
+
+    # Jobs one worker process runs at once. A collection job holds its payment's rows and a
+    # database connection while the signer confirms the charge, so charges collected together
+    # are what the signer can pack into one batch transaction; keep it under the database pool
+    # (``CYPHERA_DATABASE__POOL_SIZE``, doubled by its overflow).
+    concurrency: int = Field(default=8, ge=1, le=200)
+
+
 class WebhookSettings(BaseModel):
     """Webhook delivery (``CYPHERA_WEBHOOKS__*``); see `cyphera.webhook.dispatcher`."""
 
@@ -211,6 +221,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = BillingSettings()
     chain: ChainSettings = ChainSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    worker: WorkerSettings = WorkerSettings()
     dev: DevSettings = DevSettings()
     auth: AuthSettings = AuthSettings()
     # Encrypts what is kept at rest but must be read back (`cyphera.kit.sealing`): webhook signing

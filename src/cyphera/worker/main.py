@@ -44,7 +44,10 @@ async def run_worker(settings: Settings) -> None:
             # Webhooks are sent beside the job queue, not through it: the dispatcher bounds
             # deliveries per endpoint, which a queue's worker slots cannot (`webhook.dispatcher`).
             delivering = tasks.create_task(dispatcher.run())
-            await app.run_worker_async(additional_context=additional_context(context))
+            await app.run_worker_async(
+                concurrency=settings.worker.concurrency,
+                additional_context=additional_context(context),
+            )
             delivering.cancel()
     finally:
         await sender.aclose()

@@ -159,6 +159,7 @@ def start_devnet(
     state_dir: Path | None = None,
     port: int | None = None,
     env: Mapping[str, str] | None = None,
+    anvil_args: tuple[str, ...] = (),
 ) -> Devnet:
     """Start anvil and make sure the framework is deployed on it.
 
@@ -166,6 +167,7 @@ def start_devnet(
     record goes to ``state_dir/deployment.json``; a later start reuses both when the recorded code
     is still there. `port` defaults to a free one. `env` (default ``os.environ``) supplies public
     RPC URLs and ``CYPHERA_ARTIFACTS_DIR``; ``CYPHERA_RPC_LOCAL`` is set to this node.
+    `anvil_args` are passed to anvil as they are (e.g. ``("--timestamp", "…")``).
     """
     root = project_root or find_project_root()
     environ = dict(os.environ if env is None else env)
@@ -178,6 +180,7 @@ def start_devnet(
         project_root=root,
         port=port,
         state_path=state_dir / STATE_FILE if state_dir else None,
+        extra_args=anvil_args,
     ).start()
     try:
         w3 = anvil.web3()
