@@ -91,8 +91,14 @@ class ChargeProcessor:
     async def _screen(
         self, chain: ChainRuntime, preflight: Preflight, charges: Sequence[SignerCharge]
     ) -> list[Entry]:
-        """Charges that pass policy and their own pre-flight; the others are failed, proven."""
-        ready: list[Entry] = []
+        """Charges that pass policy and their own pre-flight; the others are failed, proven.
+
+        When the charges that pass policy simulate cleanly as one batch — the usual case — that
+        one ``eth_call`` stands for all of theirs: each would go through, in the very batch that
+        is sent. Only a batch that reverts has each charge simulated alone, to fail the ones
+        that cannot go through with their own reason.
+        """
+        allowed: list[Entry] = []
         for charge in charges:
             try:
                 redemption = check_policy(
@@ -101,6 +107,11 @@ class ChargeProcessor:
             except PolicyRefusal as refusal:
                 self._fail(charge, refusal.code, refusal.message)
                 continue
+            allowed.append((charge, redemption))
+        if len(allowed) > 1 and await preflight.simulate([r for _, r in allowed]) is None:
+            return allowed
+        ready: list[Entry] = []
+        for charge, redemption in allowed:
             outcome = await preflight.check(redemption)
             if outcome is not None:
                 self._fail(charge, *outcome)
