@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Select, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 
 from cyphera.auth.scope import Scope, scoped
@@ -48,3 +49,24 @@ def test_scoped_refuses_a_statement_without_tenant_table() -> None:
 def test_tenant_columns_come_from_the_scope() -> None:
     assert SCOPE.tenant_columns() == {"workspace_id": "ws_abc", "mode": Mode.LIVE}
     assert SCOPE.livemode is True
+
+
+def test_a_statement_of_the_same_shape_is_scoped_on_its_own_aliases() -> None:
+    # Two statements alike but for their (anonymous) aliases: the second must be scoped on
+    # its own alias, not on the first one's (which would add a FROM and leave its own open).
+    def aliased_prices() -> tuple[Select[Any], Any]:
+        other = aliased(Price)
+        statement = select(Price.id).join(other, other.product_id == Price.product_id)
+        return statement, other
+
+    first, first_alias = aliased_prices()
+    second, second_alias = aliased_prices()
+    scoped(first, SCOPE)
+
+    sql = _sql(scoped(second, SCOPE))
+
+    # FROM prices JOIN prices AS prices_1 ON …, with both scoped — and no third FROM element
+    assert sql.count(" AS prices_") == 1
+    assert "prices_1.workspace_id = 'ws_abc'" in sql
+    assert "prices.workspace_id = 'ws_abc'" in sql
+    assert second_alias is not first_alias

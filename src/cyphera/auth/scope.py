@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Table
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.selectable import Join
 
@@ -99,17 +99,20 @@ def _final_froms(statement: Select[*tuple[Any, ...]]) -> tuple[FromClause, ...]:
     list request's time when it ran on every request. The answer depends only on the statement's
     shape, which SQLAlchemy's own cache key captures (the key its compiled-SQL cache uses, bound
     values apart: equal keys compile to the same SQL, so to the same FROM list), so it is worked
-    out once per shape. A statement SQLAlchemy cannot cache is worked out every time.
+    out once per shape — only when every FROM is a table: a table is one object for the whole
+    process, whereas an alias or subquery is made anew with each statement, and the cache key
+    (anonymous names normalised) cannot tell this statement's from the first one's. Applying the
+    first statement's alias to another would scope an extra FROM and leave its own unscoped.
+    Everything else is worked out every time.
     """
     cache_key = statement._generate_cache_key()
-    if cache_key is None:
-        return tuple(_tables(statement.get_final_froms()))
-    froms = _froms_by_shape.get(cache_key.key)
+    froms = None if cache_key is None else _froms_by_shape.get(cache_key.key)
     if froms is None:
         froms = tuple(_tables(statement.get_final_froms()))
-        if len(_froms_by_shape) >= _MAX_REMEMBERED_SHAPES:
-            _froms_by_shape.clear()  # shapes are few (one per query in the code); never reached
-        _froms_by_shape[cache_key.key] = froms
+        if cache_key is not None and all(isinstance(f, Table) for f in froms):
+            if len(_froms_by_shape) >= _MAX_REMEMBERED_SHAPES:
+                _froms_by_shape.clear()  # shapes are few (one per query in the code)
+            _froms_by_shape[cache_key.key] = froms
     return froms
 
 
