@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Select, select
-from sqlalchemy.orm import aliased
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.orm import aliased
 
 from cyphera.auth.scope import Scope, scoped
 from cyphera.models.mixins import Mode

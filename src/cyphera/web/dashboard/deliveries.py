@@ -97,31 +97,41 @@ async def dashboard_retry_delivery(
     return RedirectResponse(f"{acting.base}/webhooks/{endpoint_id}?done=retried", status_code=303)
 
 
-@router.post(WS + "/webhooks/{endpoint_id}/{action}")
-async def dashboard_switch_endpoint(
-    acting: ChangingDep,
+@router.post(WS + "/webhooks/{endpoint_id}/disable")
+async def dashboard_disable_endpoint(
+    acting: ChangingDep, endpoint_id: str, request: Request, session: SessionDep, clock: ClockDep
+) -> Response:
+    return await _switch(acting, endpoint_id, request, session, clock, disabled=True)
+
+
+@router.post(WS + "/webhooks/{endpoint_id}/enable")
+async def dashboard_enable_endpoint(
+    acting: ChangingDep, endpoint_id: str, request: Request, session: SessionDep, clock: ClockDep
+) -> Response:
+    return await _switch(acting, endpoint_id, request, session, clock, disabled=False)
+
+
+async def _switch(
+    acting: access.Acting,
     endpoint_id: str,
-    action: str,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
+    *,
+    disabled: bool,
 ) -> Response:
-    if action not in ("enable", "disable"):
-        return RedirectResponse(f"{acting.base}/webhooks/{endpoint_id}", status_code=303)
     endpoint = await webhooks.update_endpoint(
         session,
         scope=acting.scope,
         endpoint_id=endpoint_id,
-        data=WebhookEndpointUpdate(disabled=action == "disable"),
+        data=WebhookEndpointUpdate(disabled=disabled),
         clock=clock,
     )
+    done = "disabled" if disabled else "enabled"
     access.describe(
-        request,
-        f"webhook_endpoint.{action}d",
-        object_type="webhook_endpoint",
-        object_id=endpoint.id,
+        request, f"webhook_endpoint.{done}", object_type="webhook_endpoint", object_id=endpoint.id
     )
-    return RedirectResponse(f"{acting.base}/webhooks/{endpoint_id}?done={action}d", status_code=303)
+    return RedirectResponse(f"{acting.base}/webhooks/{endpoint_id}?done={done}", status_code=303)
 
 
 def _answer(attempt: WebhookDeliveryAttempt | None) -> str:
