@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from cyphera.exceptions import InvalidRequest
+from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError, InvalidRequest
 
 M = TypeVar("M", bound=BaseModel)
 CENT = Decimal("0.01")
@@ -57,6 +57,19 @@ def form_model(model: type[M], data: dict[str, Any]) -> M:
         raise InvalidRequest(
             f"{where}: {first['msg']}", code="parameter_invalid", param=where or None
         ) from None
+
+
+def form_error(exc: AppError | None) -> dict[str, str | None] | None:
+    """What a page shows of a form's refusal, inline (``dashboard/_form.html``'s ``form_error``):
+    the service's message, its stable code, and the field at fault."""
+    if exc is None:
+        return None
+    return {"message": exc.message, "code": exc.code, "param": exc.param}
+
+
+def error_status(exc: AppError | None) -> int:
+    """The status of a page that shows `exc` inline (200 when there is none)."""
+    return 200 if exc is None else HTTP_STATUS_BY_KIND[exc.kind]
 
 
 def _json(data: dict[str, Any]) -> str:
