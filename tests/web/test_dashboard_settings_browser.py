@@ -8,6 +8,7 @@ forged POST is refused (403) with nothing changed.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -148,7 +149,27 @@ async def test_an_owner_manages_keys_webhooks_team_and_payouts_and_audits_them(
         "payout_address.set",
     ):
         assert action in actions, actions
-    await expect(page.locator("[data-list=audit]")).to_contain_text(owner.account_id)
+    # Who: the owner's wallet (shortened, in full in its title), and a key by its name
+    mine = page.locator(
+        "[data-entry]", has=page.locator("[data-action]", has_text="payout_address.set")
+    )
+    who = mine.locator("[data-who]")
+    await expect(who).to_have_text(f"{owner.wallet.address[:6]}…{owner.wallet.address[-5:]}")
+    await expect(who).to_have_attribute("title", owner.wallet.address)
+    await expect(page.locator("[data-list=audit]")).not_to_contain_text(owner.account_id)
+    made = await client.post(
+        "/v1/products",
+        json={"name": "Made by a key"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert made.status_code == 200, made.text
+    await page.reload()
+    # (the test's clock stands still: every entry has the same time, so find it by its action)
+    by_key = page.locator(
+        "[data-entry]", has=page.locator("[data-action]", has_text="POST /v1/products")
+    ).locator("[data-who]")
+    await expect(by_key).to_have_text("API key “Shop server”")
+    await expect(by_key).to_have_attribute("title", re.compile(r"^test API key key_"))
     await capture(page, screenshots, "audit", prefix="dashboard")
 
 
