@@ -19,6 +19,7 @@ from cyphera.web.dashboard.deps import page_errors
 from cyphera.web.dashboard.invite import router as dashboard_invite
 from cyphera.web.dashboard.links import router as dashboard_links
 from cyphera.web.dashboard.lists import router as dashboard_lists
+from cyphera.web.dashboard.oidc import router as dashboard_oidc
 from cyphera.web.dashboard.pages import router as dashboard_pages
 from cyphera.web.dashboard.settings import router as dashboard_settings
 from cyphera.web.dashboard.team import router as dashboard_team
@@ -42,6 +43,8 @@ def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
     app.include_router(portal_api)
     app.include_router(portal_pages)
     app.include_router(dashboard_api)
+    # Before the pages: /dashboard/oidc/refused would otherwise read as a workspace and mode.
+    app.include_router(dashboard_oidc)
     app.include_router(dashboard_pages)
     app.include_router(dashboard_catalog)
     app.include_router(dashboard_changes)
