@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.models import PayoutAddress
 from tests.auth.signin import new_wallet, owner_of_new_workspace
-from tests.web.dashboard_http import csrf_of, dashboard, error_code
+from tests.web.dashboard_session import csrf_of, dashboard, error_code
 
 
 async def _payouts(sessionmaker: async_sessionmaker[AsyncSession], ws: str) -> int:
