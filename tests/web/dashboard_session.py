@@ -1,5 +1,6 @@
-"""The dashboard over plain HTTP, for rendering and authorization tests (no browser): a client
-that carries a member's session in the dashboard cookie, and the CSRF token a page rendered."""
+"""A member signed in to the dashboard: in a real browser with their wallet (`signed_in_page`),
+or over plain HTTP for rendering and authorization tests (`dashboard`: the API's session in the
+dashboard cookie, `csrf_of` the token a page rendered)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from eth_account.signers.local import LocalAccount
+from playwright.async_api import Browser, Page
 
 from cyphera.web.dashboard.access import COOKIE
 from tests.auth.signin import SignedIn
+from tests.web.checkout_flow import DESKTOP
+from tests.web.wallet import INIT_SCRIPT, FakeWallet
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def signed_in_page(
+    browser: Browser, base_url: str, wallet: LocalAccount, workspace_id: str
+) -> Page:
+    """A page signed in with `wallet` (the test wallet, through the sign-in page), on the
+    workspace's test-mode home."""
+    context = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+    await context.expose_binding("__wallet", FakeWallet(wallet))
+    await context.add_init_script(INIT_SCRIPT)
+    page = await context.new_page()
+    await page.goto(f"{base_url}/dashboard")
+    await page.get_by_role("button", name="Connect Test Wallet").click()
+    await page.wait_for_url(f"**/dashboard/{workspace_id}/test")
+    return page
 
 
 @asynccontextmanager

@@ -13,29 +13,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from eth_account.signers.local import LocalAccount
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.models import ApiKey, Invitation, PayoutAddress, WebhookEndpoint
 from tests.auth.signin import join, new_wallet, owner_of_new_workspace
 from tests.web.checkout_flow import DESKTOP, capture
+from tests.web.dashboard_session import signed_in_page
 from tests.web.wallet import INIT_SCRIPT, FakeWallet
 
 NETWORK = "base-sepolia"
 SETTINGS = ("api_keys", "webhooks", "team", "payouts", "audit")
-
-
-async def _signed_in(browser: Browser, api_server: str, wallet: LocalAccount, ws: str) -> Page:
-    context: BrowserContext = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
-    await context.expose_binding("__wallet", FakeWallet(wallet))
-    await context.add_init_script(INIT_SCRIPT)
-    page = await context.new_page()
-    await page.goto(f"{api_server}/dashboard")
-    await page.get_by_role("button", name="Connect Test Wallet").click()
-    await page.wait_for_url(f"**/dashboard/{ws}/test")
-    return page
 
 
 async def _counts(sessionmaker: async_sessionmaker[AsyncSession], ws: str) -> dict[str, int]:
@@ -58,7 +47,7 @@ async def test_an_owner_manages_keys_webhooks_team_and_payouts_and_audits_them(
     screenshots: Path,
 ) -> None:
     owner, ws = await owner_of_new_workspace(client, "Acme")
-    page = await _signed_in(browser, api_server, owner.wallet, ws)
+    page = await signed_in_page(browser, api_server, owner.wallet, ws)
     base = f"{api_server}/dashboard/{ws}/test"
 
     # Given no key yet: the empty state, then a new key whose secret is shown this once
@@ -189,7 +178,7 @@ async def test_a_viewer_sees_no_form_and_a_forged_post_changes_nothing(
     key_id = made.json()["id"]
     before = await _counts(sessionmaker, ws)
 
-    page = await _signed_in(browser, api_server, viewer.wallet, ws)
+    page = await signed_in_page(browser, api_server, viewer.wallet, ws)
     base = f"{api_server}/dashboard/{ws}/test"
     for section in SETTINGS:
         await page.goto(f"{base}/{section}")
@@ -224,7 +213,7 @@ async def test_an_invited_wallet_signs_in_from_the_link_and_joins(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     owner, ws = await owner_of_new_workspace(client, "Acme")
-    page = await _signed_in(browser, api_server, owner.wallet, ws)
+    page = await signed_in_page(browser, api_server, owner.wallet, ws)
     await page.get_by_role("link", name="Team").click()
     invitee = new_wallet()
     await page.get_by_label("Wallet address").fill(invitee.address)

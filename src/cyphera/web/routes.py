@@ -13,7 +13,9 @@ from cyphera.web.checkout.session_api import router as checkout_session_api
 from cyphera.web.dashboard.api import router as dashboard_api
 from cyphera.web.dashboard.catalog import router as dashboard_catalog
 from cyphera.web.dashboard.changes import router as dashboard_changes
+from cyphera.web.dashboard.checkouts import router as dashboard_checkouts
 from cyphera.web.dashboard.clocks import router as dashboard_clocks
+from cyphera.web.dashboard.coupons import router as dashboard_coupons
 from cyphera.web.dashboard.deliveries import router as dashboard_deliveries
 from cyphera.web.dashboard.deps import page_errors
 from cyphera.web.dashboard.invite import router as dashboard_invite
@@ -48,7 +50,9 @@ def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
     app.include_router(dashboard_pages)
     app.include_router(dashboard_catalog)
     app.include_router(dashboard_changes)
+    app.include_router(dashboard_checkouts)
     app.include_router(dashboard_clocks)
+    app.include_router(dashboard_coupons)
     app.include_router(dashboard_deliveries)
     app.include_router(dashboard_invite)
     app.include_router(dashboard_links)

@@ -9,12 +9,14 @@ integer cents here, never a float.
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError, InvalidRequest
+from cyphera.kit.clock import to_unix
 
 M = TypeVar("M", bound=BaseModel)
 CENT = Decimal("0.01")
@@ -36,6 +38,31 @@ def cents(text: str, *, param: str = "amount") -> int:
             param=param,
         )
     return int(value * 100)
+
+
+def decimal_number(text: str, param: str) -> Decimal:
+    """``"12.5"`` → ``Decimal("12.5")``: a finite number typed in a form (a percentage …)."""
+    try:
+        value = Decimal(text.strip().rstrip("%").strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise InvalidRequest(f"{text!r} is not a number", code="parameter_invalid", param=param)
+    return value
+
+
+def end_of_day(text: str, param: str) -> int:
+    """``"2026-12-31"`` (an ``<input type=date>``) → the Unix time that day ends, UTC (the last
+    second of it): "redeem by the 31st" includes the 31st."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidRequest(
+            f"{text!r} is not a date; pick one like 2026-12-31",
+            code="parameter_invalid",
+            param=param,
+        ) from None
+    return to_unix(datetime.combine(day, time.max.replace(microsecond=0), tzinfo=UTC))
 
 
 def whole_number(text: str, param: str) -> int:
