@@ -218,32 +218,48 @@ async def test_a_callback_not_for_this_sign_in_is_refused_with_a_page_and_no_ses
     assert await _sessions(sessionmaker) == before
 
 
+async def _through_the_provider(client: httpx.AsyncClient, next_url: str) -> tuple[str, str]:
+    """The browser's part by hand: start (asking to come back to `next_url`) and follow the
+    provider's redirect; the callback to call, and the state cookie the start set."""
+    started = await client.post(f"/dashboard/oidc/{PROVIDER}/start", data={"next": next_url})
+    assert started.status_code == 303
+    state_cookie = started.cookies[STATE_COOKIE]
+    authorized = await client.get(started.headers["location"])
+    assert authorized.status_code == 302
+    back = urlsplit(authorized.headers["location"])
+    client.cookies.clear()
+    return f"{back.path}?{back.query}", f"{STATE_COOKIE}={state_cookie}"
+
+
 async def test_the_state_is_used_once_even_by_the_browser_that_started_it(
     client: httpx.AsyncClient,
     api_server: str,
     provider: FakeOidcProvider,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    await _workspace_of_provider_account(client, provider)
-    # The browser's part by hand: start, the provider's redirect, then the callback twice with
-    # the state cookie (a replay by someone holding both).
-    started = await client.post(f"/dashboard/oidc/{PROVIDER}/start")
-    assert started.status_code == 303
-    state_cookie = started.cookies[STATE_COOKIE]
-    authorized = await client.get(started.headers["location"])
-    assert authorized.status_code == 302
-    back = urlsplit(authorized.headers["location"])
-    callback = f"{back.path}?{back.query}"
-    cookie = {"Cookie": f"{STATE_COOKIE}={state_cookie}"}
-    client.cookies.clear()
+    ws = await _workspace_of_provider_account(client, provider)
+    callback, cookie = await _through_the_provider(client, f"/dashboard/{ws}/test/audit")
 
-    first = await client.get(callback, headers=cookie)
+    # The callback twice with the state cookie: a replay by someone holding both
+    first = await client.get(callback, headers={"Cookie": cookie})
     before = await _sessions(sessionmaker)
-    second = await client.get(callback, headers=cookie)
+    second = await client.get(callback, headers={"Cookie": cookie})
 
     assert first.status_code == 303
-    assert first.headers["location"] == "/dashboard"
+    assert first.headers["location"] == f"/dashboard/{ws}/test/audit"  # back where it began
     assert second.status_code == 303
     assert second.headers["location"] == "/dashboard/oidc/refused?reason=oidc_state_invalid"
     assert provider.exchanges == 1
     assert await _sessions(sessionmaker) == before
+
+
+async def test_a_sign_in_never_ends_on_another_site(
+    client: httpx.AsyncClient, api_server: str, provider: FakeOidcProvider
+) -> None:
+    await _workspace_of_provider_account(client, provider)
+    callback, cookie = await _through_the_provider(client, "https://elsewhere.example/dashboard/")
+
+    signed_in = await client.get(callback, headers={"Cookie": cookie})
+
+    assert signed_in.status_code == 303
+    assert signed_in.headers["location"] == "/dashboard"

@@ -211,6 +211,8 @@ async def dashboard_remove_member(
 
 def _who(entry: AuditEntry, actor: audit.Actor | None) -> dict[str, str]:
     """The audit log's "who": short text, and the full identity for its title."""
+    if entry.actor_type is ActorType.OPERATOR:  # the platform's operator (CLI, admin API)
+        return {"text": "Cyphera operator", "title": f"operator {entry.actor_id}"}
     if actor is None:  # a key or account since deleted: its id is all there is
         return {"text": f"{entry.actor_type.value} {entry.actor_id}", "title": entry.actor_id}
     if actor.key_name is not None:
