@@ -90,6 +90,11 @@ def _redirect_uri(request: Request, name: str) -> str:
     return f"{public}{OIDC_PATH}/{quote(name, safe='')}/callback"
 
 
+def _ours(path: str) -> bool:
+    """Whether `path` is a dashboard page to come back to (never another site)."""
+    return path.startswith(HOME + "/") and not any(c in path for c in " \\")
+
+
 def _secret(request: Request) -> bytes:
     return hosted_secret(environment=request.app.state.settings.environment)
 
@@ -128,7 +133,7 @@ async def oidc_start(
         policy=policy,
     )
     response = RedirectResponse(started.url, status_code=303)
-    back = next_url if next_url.startswith(HOME + "/") and " " not in next_url else ""
+    back = next_url if _ours(next_url) else ""
     response.set_cookie(
         STATE_COOKIE,
         f"{started.state} {back}".strip(),
@@ -178,7 +183,8 @@ async def oidc_callback(
         refused = RedirectResponse(f"{OIDC_PATH}/refused?reason={exc.code}", status_code=303)
         _clear_state(request, refused)
         return refused
-    response = RedirectResponse(back or HOME, status_code=303)
+    # Checked again: the cookie is the browser's to change.
+    response = RedirectResponse(back if _ours(back) else HOME, status_code=303)
     _clear_state(request, response)
     access.set_cookie(request, response, issued.token)
     return response
