@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Table
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.selectable import Join
 
@@ -99,7 +99,8 @@ def _final_froms(statement: Select[*tuple[Any, ...]]) -> tuple[FromClause, ...]:
     list request's time when it ran on every request. The answer depends only on the statement's
     shape, which SQLAlchemy's own cache key captures (the key its compiled-SQL cache uses, bound
     values apart: equal keys compile to the same SQL, so to the same FROM list), so it is worked
-    out once per shape. A statement SQLAlchemy cannot cache is worked out every time.
+    out once per shape. A statement SQLAlchemy cannot cache, or one reading aliases (new objects
+    with each statement), is worked out every time.
     """
     cache_key = statement._generate_cache_key()
     if cache_key is None:
@@ -107,9 +108,13 @@ def _final_froms(statement: Select[*tuple[Any, ...]]) -> tuple[FromClause, ...]:
     froms = _froms_by_shape.get(cache_key.key)
     if froms is None:
         froms = tuple(_tables(statement.get_final_froms()))
-        if len(_froms_by_shape) >= _MAX_REMEMBERED_SHAPES:
-            _froms_by_shape.clear()  # shapes are few (one per query in the code); never reached
-        _froms_by_shape[cache_key.key] = froms
+        # Only tables are the same objects in every statement of a shape: an alias (``aliased``)
+        # is made anew with each statement, and scoping the first one's would add it as a FROM of
+        # its own — a cartesian product, and wrong figures (the dashboard's expansion MRR).
+        if all(isinstance(from_, Table) for from_ in froms):
+            if len(_froms_by_shape) >= _MAX_REMEMBERED_SHAPES:
+                _froms_by_shape.clear()  # shapes are few (one per query in the code)
+            _froms_by_shape[cache_key.key] = froms
     return froms
 
 
