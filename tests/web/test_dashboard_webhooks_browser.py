@@ -43,7 +43,9 @@ async def test_deliveries_are_seen_retried_and_the_endpoint_switched_from_the_pa
     # The owner finds the failed attempt from the endpoint's card
     page = await signed_in_page(browser, api_server, owner.wallet, ws)
     await page.goto(f"{api_server}/dashboard/{ws}/test/webhooks")
-    await page.get_by_role("link", name=f"Deliveries to {receiver.url('/hook')}").click()
+    await page.get_by_role(
+        "link", name=f"Deliveries and attempts to {receiver.url('/hook')}"
+    ).click()
     delivery = page.locator("[data-delivery]")
     await expect(delivery).to_have_count(1)
     await expect(delivery).to_have_attribute("data-status", "pending")

@@ -53,11 +53,13 @@ def install_web(app: FastAPI, *, assets_dir: Path | None = None) -> None:
     app.include_router(dashboard_checkouts)
     app.include_router(dashboard_clocks)
     app.include_router(dashboard_coupons)
-    app.include_router(dashboard_deliveries)
     app.include_router(dashboard_invite)
     app.include_router(dashboard_links)
     app.include_router(dashboard_lists)
     app.include_router(dashboard_settings)
+    # After the settings: its POST /webhooks/{id}/{action} (enable, disable) would otherwise
+    # take the settings' POST /webhooks/{id}/delete, and deleting an endpoint did nothing.
+    app.include_router(dashboard_deliveries)
     app.include_router(dashboard_team)
     app.include_router(payment_link_pages)
     app.add_exception_handler(AppError, page_errors(app.exception_handlers[AppError]))
