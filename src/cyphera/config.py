@@ -162,6 +162,19 @@ class OidcProviderSettings(BaseModel):
     algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"], min_length=1)
     # The claims that identify the user at this issuer, joined with "|" (all must be strings).
     subject_claims: list[str] = Field(default_factory=lambda: ["sub"], min_length=1)
+    # The authorization-code flow (with PKCE) of the dashboard's "Sign in with <name>" button:
+    # shown only when both endpoints are set (a token-only provider such as Web3Auth has none).
+    # The client is registered at the provider with the redirect URI
+    # ``<api.public_url>/dashboard/oidc/<name>/callback``; its id defaults to ``audience``.
+    authorization_url: str | None = Field(default=None, pattern=r"^https?://")
+    token_url: str | None = Field(default=None, pattern=r"^https?://")
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email"], min_length=1)
+
+    @property
+    def has_browser_flow(self) -> bool:
+        return self.authorization_url is not None and self.token_url is not None
 
 
 class AuthSettings(BaseModel):

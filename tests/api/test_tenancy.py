@@ -31,6 +31,7 @@ from tests.fixtures.api import MakeApiKey, MakeWorkspace, WorkspaceKeys
 OWNER_ADDRESS = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"
 INTRUDER_ADDRESS = "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359"
 NETWORK = "base"
+PAYOUT_NETWORK = "base-sepolia"  # a test key sets payouts on testnets only
 
 Owned = dict[str, str]
 
@@ -77,12 +78,12 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/v1/payout_addresses"): Call(expect=200, is_list=True),
     ("GET", "/v1/payout_addresses/{network}"): Call(
-        expect=404, path_params=lambda owned: {"network": NETWORK}
+        expect=404, path_params=lambda owned: {"network": PAYOUT_NETWORK}
     ),
-    # Sets the caller's own address for the network; the owner's must stay as it was.
+    # Sets the caller's own address for a network of its mode; the owner's must stay as it was.
     ("POST", "/v1/payout_addresses/{network}"): Call(
         expect=200,
-        path_params=lambda owned: {"network": NETWORK},
+        path_params=lambda owned: {"network": owned["intruder_network"]},
         body=lambda owned: {"address": INTRUDER_ADDRESS},
     ),
     ("POST", "/v1/checkout/sessions"): Call(
@@ -354,7 +355,7 @@ async def _owner_objects(api: httpx.AsyncClient) -> Owned:
         )
     ).json()
     payout = (
-        await api.post(f"/v1/payout_addresses/{NETWORK}", json={"address": OWNER_ADDRESS})
+        await api.post(f"/v1/payout_addresses/{PAYOUT_NETWORK}", json={"address": OWNER_ADDRESS})
     ).json()
     customer = (await api.post("/v1/customers", json={"address": OWNER_ADDRESS})).json()
     [event] = (await api.get("/v1/events", params={"type": "customer.created"})).json()["data"]
@@ -560,9 +561,11 @@ async def test_another_tenant_gets_404_and_changes_nothing(
     else:
         intruder_key = await make_api_key(workspace.workspace_id, mode=Mode.LIVE)
     headers = {"Authorization": f"Bearer {intruder_key}"}
+    # Not an owned id (the network list's ids are network keys): only for the payout call's path.
+    own_network = PAYOUT_NETWORK if intruder == "other_workspace" else NETWORK
 
     for (method, template), call in CALLS.items():
-        path = template.format(**call.path_params(owned))
+        path = template.format(**call.path_params({**owned, "intruder_network": own_network}))
         body = call.body(owned) if call.body else None
         query = call.query(owned) if call.query else None
         response = await client.request(method, path, json=body, params=query, headers=headers)

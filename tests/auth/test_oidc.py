@@ -6,20 +6,16 @@ user identified by ``verifier`` and ``verifierId``), plus one whose JWKS endpoin
 
 from __future__ import annotations
 
-import base64
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
 import pytest
-from Crypto.Hash import SHA256
 from Crypto.PublicKey import ECC, RSA
-from Crypto.Signature import DSS, pkcs1_15
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -33,62 +29,14 @@ from cyphera.config import (
 from cyphera.kit.clock import FrozenClock, to_unix
 from cyphera.models.account import Account
 from cyphera.models.account_session import AccountSession
+from tests.auth.jose import b64url, ec_jwk, make_token, rsa_jwk
+from tests.fixtures.loopback import loopback_server, reply
 
 ISSUER = "https://issuer.test"
 WEB3AUTH_ISSUER = "https://api-auth.web3auth.test"
 DOWN_ISSUER = "https://down.test"
 AUDIENCE = "cyphera-dashboard"
 NOW = 1772366400  # 2026-03-01T12:00:00Z, the api_clock's time
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _int(value: int, length: int | None = None) -> str:
-    return _b64(value.to_bytes(length or (value.bit_length() + 7) // 8, "big"))
-
-
-def rsa_jwk(key: RSA.RsaKey, kid: str) -> dict[str, Any]:
-    return {
-        "kty": "RSA",
-        "kid": kid,
-        "use": "sig",
-        "alg": "RS256",
-        "n": _int(key.n),
-        "e": _int(key.e),
-    }
-
-
-def ec_jwk(key: ECC.EccKey, kid: str) -> dict[str, Any]:
-    point = key.pointQ
-    return {
-        "kty": "EC",
-        "kid": kid,
-        "crv": "P-256",
-        "x": _int(int(point.x), 32),
-        "y": _int(int(point.y), 32),
-    }
-
-
-def make_token(
-    key: RSA.RsaKey | ECC.EccKey | None,
-    claims: dict[str, Any],
-    *,
-    kid: str = "rsa-1",
-    alg: str = "RS256",
-    header: dict[str, Any] | None = None,
-) -> str:
-    head = {"alg": alg, "kid": kid, "typ": "JWT", **(header or {})}
-    signing_input = f"{_b64(json.dumps(head).encode())}.{_b64(json.dumps(claims).encode())}"
-    digest = SHA256.new(signing_input.encode())
-    if key is None:
-        signature = b""
-    elif isinstance(key, RSA.RsaKey):
-        signature = pkcs1_15.new(key).sign(digest)
-    else:
-        signature = DSS.new(key, "fips-186-3", encoding="binary").sign(digest)
-    return f"{signing_input}.{_b64(signature)}"
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
@@ -128,26 +76,16 @@ def jwks(rsa_key: RSA.RsaKey, ec_key: ECC.EccKey) -> Iterator[JwksServer]:
         def do_GET(self) -> None:
             state.hits += 1
             body = json.dumps({"keys": state.keys}).encode()
-            self.send_response(200 if self.path == "/jwks" else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            status = 200 if self.path == "/jwks" else 404
+            reply(self, status, body, {"Content-Type": "application/json"})
 
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/jwks"
-    state.keys = [rsa_jwk(rsa_key, "rsa-1"), ec_jwk(ec_key, "ec-1")]
-    try:
+    with loopback_server(Handler) as base_url:
+        state.url = f"{base_url}/jwks"
+        state.keys = [rsa_jwk(rsa_key, "rsa-1"), ec_jwk(ec_key, "ec-1")]
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
@@ -242,7 +180,7 @@ def _forged_signature(token: str, rsa_key: RSA.RsaKey) -> str:
 
 def _tampered(token: str) -> str:
     head, _, signature = token.split(".")
-    return f"{head}.{_b64(json.dumps(claims(sub='admin')).encode())}.{signature}"
+    return f"{head}.{b64url(json.dumps(claims(sub='admin')).encode())}.{signature}"
 
 
 @pytest.mark.parametrize(
@@ -282,7 +220,7 @@ def _tampered(token: str) -> str:
         (lambda k, e: "one-part", "oidc_token_invalid"),
         (lambda k, e: "a.b.c.d", "oidc_token_invalid"),
         (lambda k, e: "e30.e30.!!!", "oidc_token_invalid"),
-        (lambda k, e: _b64(b"[1]") + ".e30.", "oidc_token_invalid"),
+        (lambda k, e: b64url(b"[1]") + ".e30.", "oidc_token_invalid"),
     ],
 )
 async def test_untrustworthy_tokens_are_refused_and_sign_no_one_in(

@@ -8,33 +8,23 @@ forged POST is refused (403) with nothing changed.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from eth_account.signers.local import LocalAccount
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, expect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.models import ApiKey, Invitation, PayoutAddress, WebhookEndpoint
 from tests.auth.signin import join, new_wallet, owner_of_new_workspace
 from tests.web.checkout_flow import DESKTOP, capture
+from tests.web.dashboard_session import signed_in_page
 from tests.web.wallet import INIT_SCRIPT, FakeWallet
 
 NETWORK = "base-sepolia"
 SETTINGS = ("api_keys", "webhooks", "team", "payouts", "audit")
-
-
-async def _signed_in(browser: Browser, api_server: str, wallet: LocalAccount, ws: str) -> Page:
-    context: BrowserContext = await browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
-    await context.expose_binding("__wallet", FakeWallet(wallet))
-    await context.add_init_script(INIT_SCRIPT)
-    page = await context.new_page()
-    await page.goto(f"{api_server}/dashboard")
-    await page.get_by_role("button", name="Connect Test Wallet").click()
-    await page.wait_for_url(f"**/dashboard/{ws}/test")
-    return page
 
 
 async def _counts(sessionmaker: async_sessionmaker[AsyncSession], ws: str) -> dict[str, int]:
@@ -57,7 +47,7 @@ async def test_an_owner_manages_keys_webhooks_team_and_payouts_and_audits_them(
     screenshots: Path,
 ) -> None:
     owner, ws = await owner_of_new_workspace(client, "Acme")
-    page = await _signed_in(browser, api_server, owner.wallet, ws)
+    page = await signed_in_page(browser, api_server, owner.wallet, ws)
     base = f"{api_server}/dashboard/{ws}/test"
 
     # Given no key yet: the empty state, then a new key whose secret is shown this once
@@ -148,7 +138,27 @@ async def test_an_owner_manages_keys_webhooks_team_and_payouts_and_audits_them(
         "payout_address.set",
     ):
         assert action in actions, actions
-    await expect(page.locator("[data-list=audit]")).to_contain_text(owner.account_id)
+    # Who: the owner's wallet (shortened, in full in its title), and a key by its name
+    mine = page.locator(
+        "[data-entry]", has=page.locator("[data-action]", has_text="payout_address.set")
+    )
+    who = mine.locator("[data-who]")
+    await expect(who).to_have_text(f"{owner.wallet.address[:6]}…{owner.wallet.address[-5:]}")
+    await expect(who).to_have_attribute("title", owner.wallet.address)
+    await expect(page.locator("[data-list=audit]")).not_to_contain_text(owner.account_id)
+    made = await client.post(
+        "/v1/products",
+        json={"name": "Made by a key"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert made.status_code == 200, made.text
+    await page.reload()
+    # (the test's clock stands still: every entry has the same time, so find it by its action)
+    by_key = page.locator(
+        "[data-entry]", has=page.locator("[data-action]", has_text="POST /v1/products")
+    ).locator("[data-who]")
+    await expect(by_key).to_have_text("API key “Shop server”")
+    await expect(by_key).to_have_attribute("title", re.compile(r"^test API key key_"))
     await capture(page, screenshots, "audit", prefix="dashboard")
 
 
@@ -168,7 +178,7 @@ async def test_a_viewer_sees_no_form_and_a_forged_post_changes_nothing(
     key_id = made.json()["id"]
     before = await _counts(sessionmaker, ws)
 
-    page = await _signed_in(browser, api_server, viewer.wallet, ws)
+    page = await signed_in_page(browser, api_server, viewer.wallet, ws)
     base = f"{api_server}/dashboard/{ws}/test"
     for section in SETTINGS:
         await page.goto(f"{base}/{section}")
@@ -203,7 +213,7 @@ async def test_an_invited_wallet_signs_in_from_the_link_and_joins(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     owner, ws = await owner_of_new_workspace(client, "Acme")
-    page = await _signed_in(browser, api_server, owner.wallet, ws)
+    page = await signed_in_page(browser, api_server, owner.wallet, ws)
     await page.get_by_role("link", name="Team").click()
     invitee = new_wallet()
     await page.get_by_label("Wallet address").fill(invitee.address)

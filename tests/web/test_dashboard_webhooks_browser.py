@@ -16,7 +16,7 @@ from playwright.async_api import Browser, expect
 from tests.auth.signin import join, owner_of_new_workspace
 from tests.fixtures.webhooks import MakeDispatcher, add_customer, add_endpoint
 from tests.web.checkout_flow import capture
-from tests.web.test_dashboard_settings_browser import _signed_in
+from tests.web.dashboard_session import signed_in_page
 from tests.webhook.receiver import Receiver
 
 
@@ -41,9 +41,11 @@ async def test_deliveries_are_seen_retried_and_the_endpoint_switched_from_the_pa
     await dispatcher.deliver_due()
 
     # The owner finds the failed attempt from the endpoint's card
-    page = await _signed_in(browser, api_server, owner.wallet, ws)
+    page = await signed_in_page(browser, api_server, owner.wallet, ws)
     await page.goto(f"{api_server}/dashboard/{ws}/test/webhooks")
-    await page.get_by_role("link", name=f"Deliveries to {receiver.url('/hook')}").click()
+    await page.get_by_role(
+        "link", name=f"Deliveries and attempts to {receiver.url('/hook')}"
+    ).click()
     delivery = page.locator("[data-delivery]")
     await expect(delivery).to_have_count(1)
     await expect(delivery).to_have_attribute("data-status", "pending")
@@ -76,7 +78,7 @@ async def test_deliveries_are_seen_retried_and_the_endpoint_switched_from_the_pa
 
     # A viewer sees the deliveries but no button, and a forged retry changes nothing
     viewer, _ = await join(client, owner, ws, "viewer")
-    seen = await _signed_in(browser, api_server, viewer.wallet, ws)
+    seen = await signed_in_page(browser, api_server, viewer.wallet, ws)
     await seen.goto(f"{api_server}/dashboard/{ws}/test/webhooks/{endpoint['id']}")
     await expect(seen.locator("[data-delivery]")).to_have_count(1)
     await expect(seen.locator("main form")).to_have_count(0)

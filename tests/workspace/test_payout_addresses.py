@@ -52,12 +52,15 @@ async def test_set_get_list_and_replace_payout_addresses(
 @pytest.mark.parametrize(
     ("network", "address", "code"),
     [
-        ("base", CHECKSUMMED.replace("a", "A", 1), "address_invalid"),  # checksum broken
-        ("base", "0x1234", "address_invalid"),
-        ("base", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "address_invalid"),
-        ("base", "0x" + "g" * 40, "address_invalid"),
-        ("base", "0x" + "0" * 40, "address_invalid"),
+        ("base-sepolia", CHECKSUMMED.replace("a", "A", 1), "address_invalid"),  # checksum broken
+        ("base-sepolia", "0x1234", "address_invalid"),
+        ("base-sepolia", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "address_invalid"),
+        ("base-sepolia", "0x" + "g" * 40, "address_invalid"),
+        ("base-sepolia", "0x" + "0" * 40, "address_invalid"),
         ("solana", CHECKSUMMED, "network_unsupported"),
+        # A test key names a mainnet: test mode never points real money anywhere.
+        ("base", CHECKSUMMED, "network_mode_mismatch"),
+        ("ethereum", CHECKSUMMED, "network_mode_mismatch"),
     ],
 )
 async def test_invalid_payout_addresses_are_refused(
@@ -87,10 +90,34 @@ async def test_payout_addresses_are_per_mode(
     make_api_key: MakeApiKey,
 ) -> None:
     live_key = await make_api_key(workspace.workspace_id, mode=Mode.LIVE)
-    await api.post("/v1/payout_addresses/base", json={"address": CHECKSUMMED})
-
-    live = await client.get(
-        "/v1/payout_addresses/base", headers={"Authorization": f"Bearer {live_key}"}
+    await client.post(
+        "/v1/payout_addresses/base",
+        json={"address": CHECKSUMMED},
+        headers={"Authorization": f"Bearer {live_key}"},
     )
 
-    assert live.status_code == 404
+    test = await api.get("/v1/payout_addresses/base")
+
+    assert test.status_code == 404
+
+
+async def test_a_live_key_cannot_set_a_testnet_payout_address(
+    api: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    workspace: WorkspaceKeys,
+    make_api_key: MakeApiKey,
+) -> None:
+    live = {"Authorization": f"Bearer {await make_api_key(workspace.workspace_id, mode=Mode.LIVE)}"}
+
+    refused = [
+        await client.post(
+            f"/v1/payout_addresses/{network}", json={"address": CHECKSUMMED}, headers=live
+        )
+        for network in ("base-sepolia", "local")
+    ]
+    listed = (await client.get("/v1/payout_addresses", headers=live)).json()
+
+    assert [r.status_code for r in refused] == [400, 400]
+    assert {r.json()["error"]["code"] for r in refused} == {"network_mode_mismatch"}
+    assert refused[0].json()["error"]["param"] == "network"
+    assert listed["data"] == []

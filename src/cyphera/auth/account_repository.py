@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -27,6 +28,11 @@ class AccountRepository:
 
     async def get(self, account_id: str) -> Account | None:
         return await self.session.get(Account, account_id)
+
+    async def get_many(self, account_ids: Collection[str]) -> list[Account]:
+        if not account_ids:
+            return []
+        return list(await self.session.scalars(select(Account).where(Account.id.in_(account_ids))))
 
     async def get_or_create_by_wallet(self, address: str, *, at: datetime) -> Account:
         """The account of `address`, created if new; race-free (``ON CONFLICT DO NOTHING``)."""

@@ -22,7 +22,7 @@ the API; a member reads everything of their workspace, management included.
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,6 +32,8 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cyphera.auth.account_repository import AccountRepository
+from cyphera.auth.repository import ApiKeyRepository
 from cyphera.auth.scope import Scope, WorkspaceScope, scoped, workspace_scoped
 from cyphera.kit.ids import new_id
 from cyphera.kit.pagination import Page, PageRequest, paginate
@@ -172,6 +174,45 @@ async def record_act(
     session.add(entry)
     await session.flush()
     return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who an entry's actor is, as a person reads it: an account's wallet address, else its OIDC
+    email, else its OIDC subject at its issuer; an API key's name (and mode)."""
+
+    actor_type: ActorType
+    actor_id: str
+    wallet_address: str | None = None
+    email: str | None = None
+    oidc_subject: str | None = None
+    oidc_issuer: str | None = None
+    key_name: str | None = None
+    key_mode: Mode | None = None
+
+
+async def actors_of(
+    session: AsyncSession, *, scope: WorkspaceScope, entries: Sequence[AuditEntry]
+) -> dict[tuple[ActorType, str], Actor]:
+    """Who acted in `entries` (of `scope`'s log), by ``(actor_type, actor_id)``; an actor that no
+    longer exists (a deleted key) is left out, and shown by its id."""
+    account_ids = {e.actor_id for e in entries if e.actor_type is ActorType.ACCOUNT}
+    key_ids = {e.actor_id for e in entries if e.actor_type is ActorType.API_KEY}
+    found: dict[tuple[ActorType, str], Actor] = {}
+    for account in await AccountRepository(session).get_many(account_ids):
+        found[(ActorType.ACCOUNT, account.id)] = Actor(
+            ActorType.ACCOUNT,
+            account.id,
+            wallet_address=account.wallet_address,
+            email=account.email,
+            oidc_subject=account.oidc_subject,
+            oidc_issuer=account.oidc_issuer,
+        )
+    for key in await ApiKeyRepository(session).get_many_in_workspace(scope, key_ids):
+        found[(ActorType.API_KEY, key.id)] = Actor(
+            ActorType.API_KEY, key.id, key_name=key.name, key_mode=key.mode
+        )
+    return found
 
 
 async def list_entries(

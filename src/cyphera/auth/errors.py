@@ -143,5 +143,29 @@ class OidcTokenExpired(Unauthenticated):
     code = "oidc_token_expired"
 
 
+class OidcNonceMismatch(OidcTokenInvalid):
+    """The ID token carries another sign-in's nonce (or none): it was not issued for this one."""
+
+    code = "oidc_nonce_mismatch"
+
+
+class OidcStateInvalid(Unauthenticated):
+    """A sign-in callback whose ``state`` this browser did not start, or one already used."""
+
+    code = "oidc_state_invalid"
+
+
+class OidcCodeRefused(Unauthenticated):
+    """The provider's token endpoint refused the authorization code (used, expired, not ours)."""
+
+    code = "oidc_code_refused"
+
+
+class OidcSignInDeclined(Unauthenticated):
+    """The provider sent the browser back with an error (the person declined, or it failed)."""
+
+    code = "oidc_sign_in_declined"
+
+
 class OidcProviderUnavailable(Unavailable):
     code = "oidc_provider_unavailable"

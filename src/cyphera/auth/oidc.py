@@ -11,11 +11,11 @@ An ID token is a compact JWS (``header.payload.signature``, base64url). `JwsIdTo
    `JWKS_TTL`, fetched again when an unknown ``kid`` appears — key rotation — but at most every
    `JWKS_MIN_REFRESH`, so a flood of forged ``kid``s cannot turn into a flood of fetches; a key
    whose JWK names another ``alg`` or a non-signing ``use`` is not used);
-4. checks the signature, then the claims: ``iss``, ``aud`` (a string or a list holding the
-   provider's audience), ``exp`` (required), ``iat`` (required, not in the future), ``nbf`` (if
-   present), with `DEFAULT_LEEWAY` for clocks; and the subject: the provider's
-   ``subject_claims`` joined with ``|`` (``sub`` by default; Web3Auth identifies users by
-   ``verifier`` and ``verifierId``).
+4. checks the signature, then the claims (with, for a browser sign-in, the ``nonce`` it sent):
+   ``iss``, ``aud`` (a string or a list holding the provider's audience), ``exp`` (required),
+   ``iat`` (required, not in the future), ``nbf`` (if present), with `DEFAULT_LEEWAY` for
+   clocks; and the subject: the provider's ``subject_claims`` joined with ``|`` (``sub`` by
+   default; Web3Auth identifies users by ``verifier`` and ``verifierId``).
 
 Cryptography: PyJWT is not among the project's dependencies; this module uses pycryptodome, which
 is already installed with eth-account (through eth-keyfile). Callers depend only on the
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hmac
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,7 +41,12 @@ from Crypto.Hash import SHA256
 from Crypto.PublicKey import ECC, RSA
 from Crypto.Signature import DSS, pkcs1_15
 
-from cyphera.auth.errors import OidcProviderUnavailable, OidcTokenExpired, OidcTokenInvalid
+from cyphera.auth.errors import (
+    OidcNonceMismatch,
+    OidcProviderUnavailable,
+    OidcTokenExpired,
+    OidcTokenInvalid,
+)
 
 SUPPORTED_ALGORITHMS = frozenset({"RS256", "ES256"})
 MAX_TOKEN_LENGTH = 16 * 1024
@@ -83,10 +89,14 @@ class VerifiedIdentity:
 
 
 class IdTokenVerifier(Protocol):
-    async def verify(self, id_token: str, *, now: datetime) -> VerifiedIdentity:
+    async def verify(
+        self, id_token: str, *, now: datetime, nonce: str | None = None
+    ) -> VerifiedIdentity:
         """The identity in `id_token`, or `OidcTokenInvalid` / `OidcTokenExpired`.
 
-        `OidcProviderUnavailable` when the issuer's keys cannot be fetched.
+        With `nonce` (a browser sign-in that asked for one), the token's ``nonce`` claim must be
+        exactly it, else `OidcNonceMismatch`. `OidcProviderUnavailable` when the issuer's keys
+        cannot be fetched.
         """
         ...
 
@@ -107,8 +117,9 @@ class PublicKey:
     key: RSA.RsaKey | ECC.EccKey
 
 
-class HttpJwksSource:
-    """Fetches a JWKS over HTTP(S); no redirects, bounded size, short timeout."""
+class HttpAdapter:
+    """What the provider's HTTP adapters share: a short timeout, no redirects, and a transport
+    tests may replace."""
 
     def __init__(
         self,
@@ -119,13 +130,20 @@ class HttpJwksSource:
         self.timeout_seconds = timeout_seconds
         self.transport = transport
 
+    def http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            timeout=self.timeout_seconds, follow_redirects=False, transport=self.transport
+        )
+
+
+class HttpJwksSource(HttpAdapter):
+    """Fetches a JWKS over HTTP(S); no redirects, bounded size, short timeout."""
+
     async def fetch(self, url: str) -> Sequence[Mapping[str, Any]]:
         body = bytearray()
         try:
             async with (
-                httpx.AsyncClient(
-                    timeout=self.timeout_seconds, follow_redirects=False, transport=self.transport
-                ) as http,
+                self.http() as http,
                 http.stream("GET", url, headers={"Accept": "application/json"}) as response,
             ):
                 if response.status_code != httpx.codes.OK:
@@ -220,7 +238,9 @@ class JwsIdTokenVerifier:
         self.keys = keys
         self.leeway = leeway
 
-    async def verify(self, id_token: str, *, now: datetime) -> VerifiedIdentity:
+    async def verify(
+        self, id_token: str, *, now: datetime, nonce: str | None = None
+    ) -> VerifiedIdentity:
         if len(id_token) > MAX_TOKEN_LENGTH:
             raise OidcTokenInvalid("the ID token is too long")
         parts = id_token.split(".")
@@ -253,7 +273,12 @@ class JwsIdTokenVerifier:
         signing_input = f"{parts[0]}.{parts[1]}".encode("ascii")
         if not verify_jws_signature(algorithm, key, signing_input, signature):
             raise OidcTokenInvalid("the ID token's signature does not verify")
-        return self._identity(provider, claims, now)
+        identity = self._identity(provider, claims, now)
+        if nonce is not None:
+            said = claims.get("nonce")
+            if not isinstance(said, str) or not hmac.compare_digest(said.encode(), nonce.encode()):
+                raise OidcNonceMismatch("the ID token was issued for another sign-in (nonce)")
+        return identity
 
     def _identity(
         self, provider: OidcProvider, claims: dict[str, Any], now: datetime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -37,6 +38,17 @@ class ApiKeyRepository:
             page=page,
             cursor_query=scoped(select(ApiKey.created_at, ApiKey.id), scope),
         )
+
+    async def get_many_in_workspace(
+        self, scope: WorkspaceScope, api_key_ids: Collection[str]
+    ) -> Sequence[ApiKey]:
+        """The workspace's keys among `api_key_ids`, in either mode (revoked ones too)."""
+        if not api_key_ids:
+            return ()
+        found = await self.session.scalars(
+            workspace_scoped(select(ApiKey), scope).where(ApiKey.id.in_(api_key_ids))
+        )
+        return found.all()
 
     async def get_in_workspace(self, scope: WorkspaceScope, api_key_id: str) -> ApiKey | None:
         """A key of the workspace, in either mode (for members managing keys)."""

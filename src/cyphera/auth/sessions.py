@@ -166,10 +166,12 @@ async def sign_in_with_oidc(
     verifier: IdTokenVerifier,
     clock: Clock,
     policy: SessionPolicy,
+    nonce: str | None = None,
 ) -> IssuedSession:
-    """Verify an OIDC ID token and open a session for its (issuer, subject)'s account."""
+    """Verify an OIDC ID token (with the `nonce` its sign-in sent, if any) and open a session
+    for its (issuer, subject)'s account."""
     now = clock.now()
-    identity = await verifier.verify(id_token, now=now)
+    identity = await verifier.verify(id_token, now=now, nonce=nonce)
     account = await AccountRepository(session).get_or_create_by_oidc(
         identity.issuer, identity.subject, email=identity.email, at=now
     )

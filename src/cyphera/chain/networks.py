@@ -183,6 +183,11 @@ _PUBLIC_NETWORKS: tuple[_PublicNetwork, ...] = (
 )
 
 PUBLIC_NETWORK_KEYS: tuple[str, ...] = tuple(n.key for n in _PUBLIC_NETWORKS)
+MAINNET_NETWORK_KEYS: frozenset[str] = frozenset(
+    n.key for n in _PUBLIC_NETWORKS if not n.is_testnet
+)
+"""The public networks that carry real value (live mode's); every other key, ``local`` included,
+is a testnet (test mode's)."""
 STABLECOIN_DECIMALS = 6
 
 

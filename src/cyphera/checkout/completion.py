@@ -272,6 +272,10 @@ async def complete_session(
     customer = await customers.get_or_create_by_address(
         session, workspace_id=workspace_id, mode=mode, address=terms.customer_address
     )
+    if checkout.customer_email is not None:
+        await customers.remember_email(
+            session, customer=customer, email=checkout.customer_email, clock=clock
+        )
     permission = await permissions.store(
         session,
         customer=customer,

@@ -84,6 +84,7 @@ async def create_checkout_session(
         networks=body.networks,
         tokens=body.tokens,
         customer_address=body.customer_address,
+        customer_email=body.customer_email,
         network_key=body.network,
         token_symbol=body.token,
         quantity=body.quantity,

@@ -15,6 +15,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 from web3 import Web3
 
+from cyphera.customer.schemas import Email
 from cyphera.delegation import ROOT_AUTHORITY, Delegation, typed_data
 from cyphera.delegation.erc7715 import build_periodic_permission_request
 from cyphera.kit.clock import to_unix
@@ -152,6 +153,11 @@ class CheckoutSessionCreate(RequestModel):
         description="The wallet that will grant the permission and pay (a 7702-upgraded EOA or a "
         "smart account), when you know it; the session is then for that wallet only. Leave it "
         "out for a link any customer can use: the wallet is given when the session is prepared.",
+    )
+    customer_email: Email | None = Field(
+        default=None,
+        description="The customer's email, when you know it: given to the customer when the "
+        "session completes, unless they already have one.",
     )
     network: NetworkKey | None = Field(
         default=None,
@@ -318,6 +324,9 @@ class CheckoutSession(BaseModel):
     customer_address: str | None = Field(
         description="The paying wallet; null until given at creation or when prepared."
     )
+    customer_email: str | None = Field(
+        default=None, description="The customer's email given at creation, if any."
+    )
     url: str = Field(
         description="The hosted checkout page to send the customer to: it needs no API key, its "
         "`key` (the client secret) opens this one session and nothing else."
@@ -367,6 +376,7 @@ class CheckoutSession(BaseModel):
             chain_id=checkout.chain_id,
             token=checkout.token_symbol,
             customer_address=checkout.customer_address,
+            customer_email=checkout.customer_email,
             url=checkout_page_url(base_url, checkout.id, secret=hosted_secret),
             client_secret=checkout_client_secret(checkout.id, secret=hosted_secret),
             success_url=checkout.success_url,

@@ -195,6 +195,7 @@ async def create_session(
     networks: Sequence[str] | None = None,
     tokens: Sequence[str] | None = None,
     customer_address: str | None = None,
+    customer_email: str | None = None,
     network_key: str | None = None,
     token_symbol: str | None = None,
     success_url: str | None = None,
@@ -206,6 +207,7 @@ async def create_session(
     networks with a payout address, and their tokens).
 
     `network_key`/`token_symbol` pick one network or token (alone they narrow the offer to it).
+    `customer_email` is given to the customer on completion, unless they already have one.
     When the wallet is known and network and token are determined, the session is prepared at
     once; otherwise `prepare_session` fixes the terms later. Its hosted page opens with the
     client secret `cyphera.kit.hosted.checkout_client_secret` derives from its id.
@@ -249,6 +251,7 @@ async def create_session(
         billing_anchor=now,
         customer_address=customer_address,
         customer_address_fixed=customer_address is not None,
+        customer_email=customer_email,
         expires_at=now + SESSION_LIFETIME,
         success_url=success_url,
         cancel_url=cancel_url,

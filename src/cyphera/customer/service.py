@@ -159,6 +159,21 @@ async def list_customers(
     return await CustomerRepository(session).list(scope, page=page, address=address, email=email)
 
 
+async def remember_email(
+    session: AsyncSession, *, customer: Customer, email: str, clock: Clock
+) -> None:
+    """Give `customer` the `email` a merchant gave for them (at checkout), unless they already
+    have one: an email the merchant set on the customer is never replaced this way."""
+    if customer.email is None:
+        await update_customer(
+            session,
+            scope=Scope(customer.workspace_id, customer.mode),
+            customer_id=customer.id,
+            data=CustomerUpdate(email=email),
+            clock=clock,
+        )
+
+
 async def update_customer(
     session: AsyncSession, *, scope: Scope, customer_id: str, data: CustomerUpdate, clock: Clock
 ) -> Customer:

@@ -77,6 +77,8 @@ class CheckoutSession(TenantMixin, MetadataMixin, TimestampMixin, Base):
     billing_anchor: Mapped[datetime] = mapped_column(nullable=False)
     # The paying wallet: set at creation by a merchant who knows it, or when the session is prepared.
     customer_address: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    # Given by the merchant at creation; the customer gets it on completion if they have none.
+    customer_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     # True when the merchant named the wallet: preparing for another one is refused.
     customer_address_fixed: Mapped[bool] = mapped_column(
         Boolean, nullable=False, default=False, server_default=false()

@@ -1,27 +1,37 @@
 """The headers of every page: a strict Content-Security-Policy, and no caching or framing.
 
 Pages carry no inline script, style or ``on…`` handler, so the policy allows only files from our
-own origin (images also as ``data:`` URIs). Page URLs hold a capability (the checkout's client
-secret): the referrer is never sent, nothing is cached or indexed.
+own origin (images also as ``data:`` URIs); a page may widen where its forms lead, no more. Page
+URLs hold a capability (the checkout's client secret): the referrer is never sent, nothing is
+cached or indexed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(*, form_targets: Iterable[str] = ()) -> str:
+    """The pages' policy; `form_targets` are other origins a form of the page may lead to (a
+    sign-in form redirecting to an identity provider: browsers check redirects too)."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            " ".join(["form-action 'self'", *form_targets]),
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Referrer-Policy": "no-referrer",
@@ -48,6 +58,9 @@ class PageSecurityMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in PAGE_HEADERS.items():
+                    # A page that widened its own policy (`content_security_policy`) keeps it.
+                    if name == "Content-Security-Policy" and name in headers:
+                        continue
                     headers[name] = value
             await send(message)
 

@@ -35,6 +35,11 @@ def moment(value: datetime | int) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def short_address(address: str) -> str:
+    """An address as people compare them: ``0x5aAe…BeAed`` (the full one goes in a title)."""
+    return f"{address[:6]}…{address[-5:]}" if len(address) > 14 else address
+
+
 def terms_sentence(*, amount: str, period: str, payee: str, until: str) -> str:
     """The on-chain terms in one sentence, as the checkout shows them before signing."""
     return f"up to {amount} {period}, only to {payee}, until {until}, revocable at any time"

@@ -9,6 +9,12 @@ class NetworkUnsupported(InvalidRequest):
     code = "network_unsupported"
 
 
+class NetworkOfOtherMode(InvalidRequest):
+    """A mainnet named in test mode, or a testnet in live mode: test data never touches value."""
+
+    code = "network_mode_mismatch"
+
+
 class AddressInvalid(InvalidRequest):
     code = "address_invalid"
 

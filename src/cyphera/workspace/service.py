@@ -15,14 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cyphera.auth.scope import Scope
 from cyphera.auth.service import issue_api_key
 from cyphera.chain.local import LOCAL_NETWORK_KEY
-from cyphera.chain.networks import PUBLIC_NETWORK_KEYS
+from cyphera.chain.networks import MAINNET_NETWORK_KEYS, PUBLIC_NETWORK_KEYS
 from cyphera.exceptions import InvalidRequest
 from cyphera.kit.clock import Clock, system_clock
 from cyphera.kit.ids import new_id
 from cyphera.models.mixins import Mode
 from cyphera.models.payout_address import PayoutAddress
 from cyphera.models.workspace import Workspace
-from cyphera.workspace.errors import AddressInvalid, NetworkUnsupported, PayoutAddressMissing
+from cyphera.workspace.errors import (
+    AddressInvalid,
+    NetworkOfOtherMode,
+    NetworkUnsupported,
+    PayoutAddressMissing,
+)
 from cyphera.workspace.repository import PayoutAddressRepository, WorkspaceRepository
 
 WORKSPACE_ID_PREFIX = "ws"
@@ -96,11 +101,18 @@ def normalize_address(address: str, *, param: str = "address") -> str:
     return str(to_checksum_address(address))
 
 
-def check_payout_network(network: str) -> str:
-    """`network` if payouts can be set on it, else `NetworkUnsupported` listing the keys."""
+def check_payout_network(network: str, mode: Mode) -> str:
+    """`network` if payouts can be set on it in `mode`: `NetworkUnsupported` (listing the keys)
+    for an unknown one, `NetworkOfOtherMode` for a mainnet in test mode or a testnet in live
+    mode (test mode never points real money anywhere, and live mode never a testnet)."""
     if network not in PAYOUT_NETWORKS:
         raise NetworkUnsupported(
             f"unknown network {network!r}; known: {', '.join(PAYOUT_NETWORKS)}", param="network"
+        )
+    if (network in MAINNET_NETWORK_KEYS) != (mode is Mode.LIVE):
+        kind, other = ("a mainnet", "live") if mode is Mode.TEST else ("a testnet", "test")
+        raise NetworkOfOtherMode(
+            f"{network!r} is {kind}: set its payout address in {other} mode", param="network"
         )
     return network
 
@@ -113,7 +125,7 @@ async def set_payout_address(
     Permissions already granted lock their payee on-chain: they keep paying the address they were
     granted with. The new address applies to permissions granted from now on.
     """
-    check_payout_network(network)
+    check_payout_network(network, scope.mode)
     checksummed = normalize_address(address)
     payout = await PayoutAddressRepository(session).upsert(
         scope, network=network, address=checksummed, at=clock.now()

@@ -53,7 +53,7 @@ class Acting:
         return self.member.can(capability)
 
 
-def _secure(request: Request) -> bool:
+def secure(request: Request) -> bool:
     return str(request.app.state.settings.api.public_url).startswith("https://")
 
 
@@ -63,16 +63,14 @@ def set_cookie(request: Request, response: Response, token: str) -> None:
         token,
         max_age=SESSION_MAX_AGE,
         path=PATH,
-        secure=_secure(request),
+        secure=secure(request),
         httponly=True,
         samesite="lax",
     )
 
 
 def clear_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(
-        COOKIE, path=PATH, secure=_secure(request), httponly=True, samesite="lax"
-    )
+    response.delete_cookie(COOKIE, path=PATH, secure=secure(request), httponly=True, samesite="lax")
 
 
 async def account_of(request: Request, session: AsyncSession, clock: Clock) -> AccountContext:

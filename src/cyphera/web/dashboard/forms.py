@@ -9,12 +9,14 @@ integer cents here, never a float.
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from cyphera.exceptions import InvalidRequest
+from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError, InvalidRequest
+from cyphera.kit.clock import to_unix
 
 M = TypeVar("M", bound=BaseModel)
 CENT = Decimal("0.01")
@@ -38,6 +40,31 @@ def cents(text: str, *, param: str = "amount") -> int:
     return int(value * 100)
 
 
+def decimal_number(text: str, param: str) -> Decimal:
+    """``"12.5"`` → ``Decimal("12.5")``: a finite number typed in a form (a percentage …)."""
+    try:
+        value = Decimal(text.strip().rstrip("%").strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise InvalidRequest(f"{text!r} is not a number", code="parameter_invalid", param=param)
+    return value
+
+
+def end_of_day(text: str, param: str) -> int:
+    """``"2026-12-31"`` (an ``<input type=date>``) → the Unix time that day ends, UTC (the last
+    second of it): "redeem by the 31st" includes the 31st."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidRequest(
+            f"{text!r} is not a date; pick one like 2026-12-31",
+            code="parameter_invalid",
+            param=param,
+        ) from None
+    return to_unix(datetime.combine(day, time.max.replace(microsecond=0), tzinfo=UTC))
+
+
 def whole_number(text: str, param: str) -> int:
     try:
         return int(text.strip())
@@ -57,6 +84,19 @@ def form_model(model: type[M], data: dict[str, Any]) -> M:
         raise InvalidRequest(
             f"{where}: {first['msg']}", code="parameter_invalid", param=where or None
         ) from None
+
+
+def form_error(exc: AppError | None) -> dict[str, str | None] | None:
+    """What a page shows of a form's refusal, inline (``dashboard/_form.html``'s ``form_error``):
+    the service's message, its stable code, and the field at fault."""
+    if exc is None:
+        return None
+    return {"message": exc.message, "code": exc.code, "param": exc.param}
+
+
+def error_status(exc: AppError | None) -> int:
+    """The status of a page that shows `exc` inline (200 when there is none)."""
+    return 200 if exc is None else HTTP_STATUS_BY_KIND[exc.kind]
 
 
 def _json(data: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ its content (workspace switcher, mode toggle, navigation, the CSRF token)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -16,9 +17,11 @@ from cyphera.exceptions import HTTP_STATUS_BY_KIND, AppError, NotFound, Unauthen
 from cyphera.kit.pagination import Page, PageRequest
 from cyphera.models.mixins import Mode
 from cyphera.web.dashboard import access
+from cyphera.web.security import content_security_policy
 from cyphera.web.templating import Pages
 
 HOME = access.PATH
+OIDC_PATH = access.PATH + "/oidc"
 
 
 def pages_of(request: Request) -> Pages:
@@ -26,19 +29,42 @@ def pages_of(request: Request) -> Pages:
     return pages
 
 
-def sign_in(request: Request, *, status_code: int = 200, next_url: str = "") -> Response:
-    """The sign-in page; after signing in the script goes to `next_url` (a path of ours)."""
-    return pages_of(request).render(
+def sign_in(
+    request: Request,
+    *,
+    status_code: int = 200,
+    next_url: str = "",
+    refusal: AppError | None = None,
+) -> Response:
+    """The sign-in page: the wallets (the script goes to `next_url`, a path of ours, after
+    signing), a button per OIDC provider with a browser flow, and why the last try was refused."""
+    providers = [p for p in request.app.state.settings.auth.oidc_providers if p.has_browser_flow]
+    response = pages_of(request).render(
         "dashboard/sign_in.html",
         {
             "page": {
                 "nonce_url": f"{HOME}/api/nonce",
                 "sign_in_url": f"{HOME}/api/sign-in",
                 "next": next_url if next_url.startswith(HOME + "/") else "",
+                "providers": [
+                    {"name": p.name, "start": f"{OIDC_PATH}/{quote(p.name, safe='')}/start"}
+                    for p in providers
+                ],
+                "refusal": {"code": refusal.code, "message": refusal.message} if refusal else None,
             }
         },
         status_code=status_code,
     )
+    if providers:
+        # The providers' buttons post to us and are redirected to them: allow those origins.
+        origins = sorted({_origin(p.authorization_url or "") for p in providers})
+        response.headers["Content-Security-Policy"] = content_security_policy(form_targets=origins)
+    return response
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def failed(request: Request, exc: AppError) -> Response:

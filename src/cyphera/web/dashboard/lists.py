@@ -1,4 +1,5 @@
-"""The dashboard's plain lists: customers, invoices, payments — the API's pages, as tables.
+"""The dashboard's plain lists: customers, invoices, payments, permissions — the API's pages, as
+tables (`render_table`, which the coupons and checkout sessions pages extend with their forms).
 
 Each is `list_scoped` (newest first, cursor pages on ``(created_at, id)``) in the member's
 workspace and mode, rendered by one template (``dashboard/table.html``) from its columns.
@@ -18,13 +19,12 @@ from cyphera.auth.resources import list_scoped
 from cyphera.chain.networks import NetworkRegistry
 from cyphera.customer.service import list_customers
 from cyphera.invoice.page import hosted_invoice_url
-from cyphera.kit.hosted import checkout_page_url, hosted_secret
+from cyphera.kit.hosted import hosted_secret
 from cyphera.kit.money import format_cents, format_token_units
 from cyphera.kit.pagination import Page, PageRequest
-from cyphera.models import CheckoutSession, Coupon, Invoice, Payment
+from cyphera.models import Invoice, Payment
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.permission.service import effective_status, list_permissions
-from cyphera.subscription.invoice_lines import coupon_label
 from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.deps import ActingDep
@@ -42,7 +42,7 @@ class Cell:
     mono: bool = False
 
 
-async def _render(
+async def render_table(
     request: Request,
     session: SessionDep,
     acting: access.Acting,
@@ -53,7 +53,12 @@ async def _render(
     columns: Sequence[str],
     page: Page[Any],
     cells: Callable[[Any], list[Cell]],
+    template: str = "dashboard/table.html",
+    extra: dict[str, Any] | None = None,
+    status_code: int = 200,
 ) -> Response:
+    """A list page: `page`'s items as rows of `cells` under `columns`; a `template` extending
+    ``dashboard/table.html`` adds its own parts (a form) with what `extra` gives it."""
     context = await frame(request, session, acting, section)
     context |= {
         "title": title,
@@ -62,8 +67,9 @@ async def _render(
         "rows": [{"id": item.id, "cells": cells(item)} for item in page.items],
         "next": next_cursor(page),
         "path": f"{acting.base}/{section}",
+        **(extra or {}),
     }
-    return pages_of(request).render("dashboard/table.html", context)
+    return pages_of(request).render(template, context, status_code=status_code)
 
 
 @router.get(WS + "/customers", response_class=HTMLResponse)
@@ -78,7 +84,7 @@ async def dashboard_customers(
         scope=acting.scope,
         page=PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
     )
-    return await _render(
+    return await render_table(
         request,
         session,
         acting,
@@ -111,7 +117,7 @@ async def dashboard_invoices(
     )
     settings = request.app.state.settings
     secret = hosted_secret(environment=settings.environment)
-    return await _render(
+    return await render_table(
         request,
         session,
         acting,
@@ -169,7 +175,7 @@ async def dashboard_payments(
         acting.scope,
         PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
     )
-    return await _render(
+    return await render_table(
         request,
         session,
         acting,
@@ -197,7 +203,7 @@ async def dashboard_permissions(
         page=PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
         at=now,
     )
-    return await _render(
+    return await render_table(
         request,
         session,
         acting,
@@ -218,84 +224,5 @@ async def dashboard_permissions(
             Cell(p.network),
             Cell(effective_status(p, at=now).value),
             Cell(words.date(p.expires_at)),
-        ],
-    )
-
-
-@router.get(WS + "/checkout_sessions", response_class=HTMLResponse)
-async def dashboard_checkout_sessions(
-    acting: ActingDep,
-    request: Request,
-    session: SessionDep,
-    starting_after: str | None = None,
-) -> Response:
-    page = await list_scoped(
-        session,
-        CheckoutSession,
-        acting.scope,
-        PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
-    )
-    public = str(request.app.state.settings.api.public_url)
-    secret = hosted_secret(environment=request.app.state.settings.environment)
-    return await _render(
-        request,
-        session,
-        acting,
-        section="checkout_sessions",
-        title="Checkout sessions",
-        empty="No checkout sessions yet. Make one with the API or a payment link.",
-        columns=["Session", "Amount", "Status", "Expires", "Subscription"],
-        page=page,
-        cells=lambda c: [
-            Cell(c.id, href=checkout_page_url(public, c.id, secret=secret), mono=True),
-            Cell(format_cents(c.amount_cents)),
-            Cell(c.status.value),
-            Cell(words.moment(c.expires_at)),
-            Cell(
-                c.subscription_id or "—",
-                href=f"{acting.base}/subscriptions/{c.subscription_id}"
-                if c.subscription_id
-                else None,
-                mono=True,
-            ),
-        ],
-    )
-
-
-@router.get(WS + "/coupons", response_class=HTMLResponse)
-async def dashboard_coupons(
-    acting: ActingDep,
-    request: Request,
-    session: SessionDep,
-    starting_after: str | None = None,
-) -> Response:
-    page = await list_scoped(
-        session,
-        Coupon,
-        acting.scope,
-        PageRequest(limit=PAGE_SIZE, starting_after=starting_after),
-        Coupon.deleted_at.is_(None),
-    )
-    return await _render(
-        request,
-        session,
-        acting,
-        section="coupons",
-        title="Coupons",
-        empty="No coupons yet. Make one with POST /v1/coupons.",
-        columns=["Coupon", "Off", "Duration", "Redeemed", "Valid"],
-        page=page,
-        cells=lambda c: [
-            Cell(c.id, mono=True),
-            Cell(coupon_label(c)),
-            Cell(
-                c.duration.value
-                + (f" ({c.duration_in_months} months)" if c.duration_in_months else "")
-            ),
-            Cell(
-                str(c.times_redeemed)
-                + (f" of {c.max_redemptions}" if c.max_redemptions is not None else "")
-            ),
-            Cell("yes" if c.valid else "no"),
         ],
     )

@@ -23,6 +23,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.roles import key_capability
+from cyphera.chain.networks import NetworkRegistry
+from cyphera.exceptions import AppError, InvalidRequest
 from cyphera.kit.pagination import PageRequest
 from cyphera.models.api_key import ApiKeyKind
 from cyphera.models.mixins import Mode
@@ -31,7 +33,7 @@ from cyphera.payment.dependencies import RegistryDep
 from cyphera.web import words
 from cyphera.web.dashboard import access
 from cyphera.web.dashboard.deps import ActingDep, ChangingDep, SubmittingDep
-from cyphera.web.dashboard.forms import form_model
+from cyphera.web.dashboard.forms import error_status, form_error, form_model
 from cyphera.web.dashboard.frame import frame, next_cursor, pages_of
 from cyphera.webhook import service as webhooks
 from cyphera.webhook.endpoints import get_secret_box
@@ -260,13 +262,15 @@ async def dashboard_delete_webhook(
 # --- payout addresses -------------------------------------------------------------------------
 
 
-@router.get(WS + "/payouts", response_class=HTMLResponse)
-async def dashboard_payouts(
-    acting: ActingDep,
+async def _payouts_page(
     request: Request,
     session: SessionDep,
-    registry: RegistryDep,
+    acting: access.Acting,
+    registry: NetworkRegistry,
+    *,
     done: str = "",
+    error: AppError | None = None,
+    form: dict[str, str] | None = None,
 ) -> Response:
     payouts = {
         p.network: p.address
@@ -279,8 +283,23 @@ async def dashboard_payouts(
             for n in networks_for_mode(registry, acting.mode)
         ],
         "done": done,
+        "error": form_error(error),
+        "form": form or {},
     }
-    return pages_of(request).render("dashboard/payouts.html", context)
+    return pages_of(request).render(
+        "dashboard/payouts.html", context, status_code=error_status(error)
+    )
+
+
+@router.get(WS + "/payouts", response_class=HTMLResponse)
+async def dashboard_payouts(
+    acting: ActingDep,
+    request: Request,
+    session: SessionDep,
+    registry: RegistryDep,
+    done: str = "",
+) -> Response:
+    return await _payouts_page(request, session, acting, registry, done=done)
 
 
 @router.post(WS + "/payouts")
@@ -289,13 +308,25 @@ async def dashboard_set_payout(
     request: Request,
     session: SessionDep,
     clock: ClockDep,
+    registry: RegistryDep,
     network: Text = "",
     address: Text = "",
 ) -> Response:
-    data = form_model(PayoutAddressSet, {"address": address.strip()})
-    payout = await workspaces.set_payout_address(
-        session, scope=acting.scope, network=network, address=data.address, clock=clock
-    )
+    try:
+        data = form_model(PayoutAddressSet, {"address": address.strip()})
+        # The service refuses a network of the other mode (a forged form may name any).
+        payout = await workspaces.set_payout_address(
+            session, scope=acting.scope, network=network, address=data.address, clock=clock
+        )
+    except InvalidRequest as exc:
+        return await _payouts_page(
+            request,
+            session,
+            acting,
+            registry,
+            error=exc,
+            form={"network": network, "address": address},
+        )
     access.describe(
         request,
         "payout_address.set",

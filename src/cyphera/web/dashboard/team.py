@@ -23,7 +23,7 @@ from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.roles import Capability, role_capability
 from cyphera.kit.clock import to_unix
 from cyphera.kit.pagination import PageRequest
-from cyphera.models.audit_entry import AuditEntry
+from cyphera.models.audit_entry import ActorType, AuditEntry
 from cyphera.models.member import MemberRole
 from cyphera.web import words
 from cyphera.web.dashboard import access
@@ -209,11 +209,29 @@ async def dashboard_remove_member(
 # --- audit log --------------------------------------------------------------------------------
 
 
-def _entry(entry: AuditEntry) -> dict[str, Any]:
+def _who(entry: AuditEntry, actor: audit.Actor | None) -> dict[str, str]:
+    """The audit log's "who": short text, and the full identity for its title."""
+    if entry.actor_type is ActorType.OPERATOR:  # the platform's operator (CLI, admin API)
+        return {"text": "Cyphera operator", "title": f"operator {entry.actor_id}"}
+    if actor is None:  # a key or account since deleted: its id is all there is
+        return {"text": f"{entry.actor_type.value} {entry.actor_id}", "title": entry.actor_id}
+    if actor.key_name is not None:
+        mode = actor.key_mode.value if actor.key_mode else ""
+        return {
+            "text": f"API key “{actor.key_name}”",
+            "title": f"{mode} API key {actor.actor_id}".strip(),
+        }
+    if actor.wallet_address:
+        return {"text": words.short_address(actor.wallet_address), "title": actor.wallet_address}
+    signed_in = f"{actor.oidc_subject} at {actor.oidc_issuer}"
+    return {"text": actor.email or actor.oidc_subject or actor.actor_id, "title": signed_in}
+
+
+def _entry(entry: AuditEntry, actors: dict[tuple[ActorType, str], audit.Actor]) -> dict[str, Any]:
     return {
         "id": entry.id,
         "when": words.moment(entry.created_at),
-        "actor": f"{entry.actor_type.value} {entry.actor_id}",
+        "who": _who(entry, actors.get((entry.actor_type, entry.actor_id))),
         "action": entry.action,
         "object": entry.object_id or "",
         "mode": entry.mode.value if entry.mode else "",
@@ -233,9 +251,10 @@ async def dashboard_audit(
         scope=acting.member.scope,
         page=PageRequest(limit=AUDIT_PAGE_SIZE, starting_after=starting_after),
     )
+    actors = await audit.actors_of(session, scope=acting.member.scope, entries=found.items)
     context = await frame(request, session, acting, "audit")
     context |= {
-        "entries": [_entry(e) for e in found.items],
+        "entries": [_entry(e, actors) for e in found.items],
         "next": next_cursor(found),
         "first_page": starting_after is None,
     }
