@@ -22,14 +22,14 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
 import structlog
-from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Gauge, start_http_server
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -105,3 +105,19 @@ async def refresh_periodically(
         except Exception as exc:
             log.warning("metrics.refresh_failed", metrics=name, error=type(exc).__name__)
         await asyncio.sleep(interval_seconds)
+
+
+class GaugeTable:
+    """A labelled gauge set from a whole table of values at once: series absent from the new
+    table are removed, so a task, chain or relayer that is gone stops being reported."""
+
+    def __init__(self, gauge: Gauge) -> None:
+        self.gauge = gauge
+        self._shown: set[tuple[str, ...]] = set()
+
+    def update(self, values: Mapping[tuple[str, ...], float]) -> None:
+        for labels, value in values.items():
+            self.gauge.labels(*labels).set(value)
+        for gone in self._shown - values.keys():
+            self.gauge.remove(*gone)
+        self._shown = set(values)
