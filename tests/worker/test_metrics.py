@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from cyphera.config import WorkerSettings
+from cyphera.db.cluster import free_port
 from cyphera.kit.clock import FrozenClock, from_unix, to_unix
 from cyphera.kit.metrics import MetricsServer
 from cyphera.subscription import billing
@@ -18,6 +19,7 @@ from cyphera.worker.app import create_app as create_worker_app
 from cyphera.worker.metrics import serving_metrics
 from tests.fixtures.api import WorkspaceKeys
 from tests.fixtures.platform import Platform, customer_account, run_worker_once, subscribe
+from tests.fixtures.process import ApiProcess
 from tests.fixtures.scrape import Scrape, scrape, scrape_until
 from tests.fixtures.webhooks import MakeDispatcher, add_customer, add_endpoint
 from tests.webhook.receiver import Receiver
@@ -84,12 +86,14 @@ async def test_the_webhook_backlog_grows_and_drains(
     delivery_clock.advance(timedelta(seconds=30))
 
     # Then the backlog shows one pending delivery, due for 30 s, none in flight
+    # (a refresh may have read the clock before it moved: wait for one that read it after)
     def backlogged(seen: Scrape) -> bool:
-        return seen.value("cyphera_webhook_deliveries_pending") == 1
+        return seen.value("cyphera_webhook_deliveries_pending") == 1 and (
+            seen.value("cyphera_webhook_oldest_due_seconds") == 30
+        )
 
     seen = await scrape_until(worker_metrics, backlogged)
     assert backlogged(seen)
-    assert seen.value("cyphera_webhook_oldest_due_seconds") == 30
     assert seen.value("cyphera_webhook_deliveries_in_flight") == 0
 
     # When the dispatcher delivers it, the backlog drains
@@ -140,3 +144,21 @@ async def test_charges_are_counted_by_network_and_outcome(
         seen = await scrape_until(url, renewed)
         assert renewed(seen)
         assert seen.value(CHARGES, network="local", outcome="failed", code="") == 0
+
+
+async def test_cyphera_worker_serves_its_metrics_on_the_configured_port(database_url: str) -> None:
+    # Given `cyphera worker`, as an operator starts it, with a metrics port
+    port = free_port()
+    env = {"CYPHERA_DATABASE__URL": database_url, "CYPHERA_WORKER__METRICS_PORT": str(port)}
+    with ApiProcess(env, command="worker", ready="metrics.listening"):
+        # Then the port answers with the queue, the backlog and the counters of this process
+        seen = await scrape_until(
+            f"http://127.0.0.1:{port}/metrics",
+            lambda seen: bool(seen.matching("cyphera_jobs", task=billing.COLLECT_TASK)),
+        )
+    assert seen.matching("cyphera_jobs", task=billing.COLLECT_TASK, status="todo")
+    assert seen.value("cyphera_webhook_deliveries_pending") == 0
+    # And the counters of this process are declared, though nothing was counted yet
+    assert {"cyphera_charges", "cyphera_dead_letters", "cyphera_reconciliation_findings"} <= (
+        seen.families
+    )
