@@ -18,7 +18,13 @@ from cyphera.subscription import billing
 from cyphera.worker.app import create_app as create_worker_app
 from cyphera.worker.metrics import serving_metrics
 from tests.fixtures.api import WorkspaceKeys
-from tests.fixtures.platform import Platform, customer_account, run_worker_once, subscribe
+from tests.fixtures.platform import (
+    USDC,
+    Platform,
+    customer_account,
+    run_worker_once,
+    subscribe,
+)
 from tests.fixtures.process import ApiProcess
 from tests.fixtures.scrape import Scrape, scrape, scrape_until
 from tests.fixtures.webhooks import MakeDispatcher, add_customer, add_endpoint
@@ -143,7 +149,18 @@ async def test_charges_are_counted_by_network_and_outcome(
 
         seen = await scrape_until(url, renewed)
         assert renewed(seen)
-        assert seen.value(CHARGES, network="local", outcome="failed", code="") == 0
+
+        # When a customer without enough USDC subscribes
+        poor = chain.new_account()
+        chain.upgrade_to_7702(poor, sponsor=poor)
+        chain.fund_token("USDC", poor.address, USDC)
+        await subscribe(api, poor, chain.new_account().address)
+
+        # Then the failed charge is counted with its code
+        short = {"network": "local", "outcome": "failed", "code": "insufficient_balance"}
+        failed = await scrape(url)
+        assert failed.value(CHARGES, **short) - before.value(CHARGES, **short) == 1
+        assert failed.value(CHARGES, **succeeded) == seen.value(CHARGES, **succeeded)
 
 
 async def test_cyphera_worker_serves_its_metrics_on_the_configured_port(database_url: str) -> None:
