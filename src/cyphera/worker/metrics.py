@@ -63,9 +63,14 @@ EXPOSED = (
     FINDINGS,
 )
 
+# Apart, so the waiting and running jobs are found through procrastinate's partial index on
+# them; only the failed ones need a scan of the table.
 _JOB_COUNTS = text(
     "SELECT task_name, status::text, count(*) FROM procrastinate_jobs"
-    " WHERE status IN ('todo', 'doing', 'failed') GROUP BY 1, 2"
+    " WHERE status IN ('todo', 'doing') GROUP BY 1, 2"
+    " UNION ALL"
+    " SELECT task_name, 'failed', count(*) FROM procrastinate_jobs"
+    " WHERE status = 'failed' GROUP BY 1"
 )
 # Waiting since it was deferred, or since its scheduled time (a retry's, a delayed job's) if later.
 _OLDEST_WAITING = text(
