@@ -31,6 +31,7 @@ from cyphera.exceptions import AppError
 from cyphera.kit.clock import system_clock
 from cyphera.kit.hosted import HOSTED_SECRET_ENV
 from cyphera.kit.logs import configure_logging, secret_values
+from cyphera.kit.metrics import multiprocess_directory
 from cyphera.kit.process import reset_recursion_limit
 from cyphera.reconciliation.cli import reconcile_command
 from cyphera.signer.cli import app as signer_app
@@ -94,6 +95,12 @@ def api() -> None:
     """Serve the REST API, the dashboard and the hosted pages."""
     settings = Settings()
     _logging(settings)
+    # Several workers write their metrics to files one scrape of any of them aggregates.
+    with multiprocess_directory(settings.api.workers):
+        _serve_api(settings)
+
+
+def _serve_api(settings: Settings) -> None:
     uvicorn.run(
         # An import string, so that each of several workers builds its own app (and engine).
         "cyphera.cli:served_app",

@@ -108,6 +108,11 @@ class WorkerSettings(BaseModel):
     # are what the signer can pack into one batch transaction; keep it under the database pool
     # (``CYPHERA_DATABASE__POOL_SIZE``, doubled by its overflow).
     concurrency: int = Field(default=8, ge=1, le=200)
+    # The metrics listener's port (any path answers; 0 picks a free one); unset, none.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # How often the queue and webhook backlog gauges are read from the database.
+    metrics_refresh_seconds: float = Field(default=15.0, gt=0, le=3600)
 
 
 class WebhookSettings(BaseModel):
@@ -137,6 +142,16 @@ class ChainSettings(BaseModel):
 
     def local_deployment_path(self, home: Path) -> Path:
         return self.local_deployment or home / "local-deployment.json"
+
+
+class MetricsSettings(BaseModel):
+    """The API's ``GET /metrics`` (``CYPHERA_METRICS__*``; docs/operations.md, "Metrics").
+
+    Operators restrict the path at the proxy; a token, when set, is required too, as
+    ``Authorization: Bearer <token>``.
+    """
+
+    token: SecretStr | None = None
 
 
 class DevSettings(BaseModel):
@@ -234,6 +249,7 @@ class Settings(BaseSettings):
     billing: BillingSettings = BillingSettings()
     chain: ChainSettings = ChainSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    metrics: MetricsSettings = MetricsSettings()
     worker: WorkerSettings = WorkerSettings()
     dev: DevSettings = DevSettings()
     auth: AuthSettings = AuthSettings()

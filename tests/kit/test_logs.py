@@ -16,7 +16,7 @@ import structlog
 from pydantic import SecretStr
 
 from cyphera.auth.keys import generate_secret
-from cyphera.config import DatabaseSettings, Settings, SignerClientSettings
+from cyphera.config import DatabaseSettings, MetricsSettings, Settings, SignerClientSettings
 from cyphera.kit.logs import REDACTED, Redactor, build_formatter, secret_values
 from cyphera.models.api_key import ApiKeyKind
 from cyphera.models.mixins import Mode
@@ -158,6 +158,7 @@ def test_secret_values_are_every_secret_of_the_settings() -> None:
         ),
         signer=SignerClientSettings(token=SecretStr("signer-token-abcdef")),
         encryption_key=SecretStr("encryption-key-" + "k" * 32),
+        metrics=MetricsSettings(token=SecretStr("metrics-token-abcdef")),
     )
     signer = SignerSettings(
         auth_tokens=[SecretStr("first-token"), SecretStr("second-token")],
@@ -171,6 +172,7 @@ def test_secret_values_are_every_secret_of_the_settings() -> None:
         "db-password-123",
         "signer-token-abcdef",
         "encryption-key-" + "k" * 32,
+        "metrics-token-abcdef",
         "first-token",
         "second-token",
         PRIVATE_KEY,

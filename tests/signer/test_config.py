@@ -42,6 +42,7 @@ def test_settings_come_from_prefixed_environment_variables(monkeypatch: pytest.M
     monkeypatch.setenv("CYPHERA_SIGNER_DATABASE__URL", "postgresql+psycopg://u@db/signer")
     monkeypatch.setenv("CYPHERA_SIGNER_MAX_FEE_PER_GAS_WEI", '{"8453": 5000000000}')
     monkeypatch.setenv("CYPHERA_SIGNER_LISTEN_ADDRESS", "0.0.0.0:6000")
+    monkeypatch.setenv("CYPHERA_SIGNER_METRICS_PORT", "9465")
 
     settings = SignerSettings()
 
@@ -49,6 +50,7 @@ def test_settings_come_from_prefixed_environment_variables(monkeypatch: pytest.M
     assert settings.database.sqlalchemy_url() == "postgresql+psycopg://u@db/signer"
     assert settings.max_fee_ceiling(8453) == 5_000_000_000
     assert settings.listen_address == "0.0.0.0:6000"
+    assert settings.metrics_port == 9465
     assert load_relayer_key(settings).address == Account.from_key(KEY).address
 
 

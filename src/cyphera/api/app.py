@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cyphera.api.docs import install_docs
 from cyphera.api.errors import install_error_handlers
 from cyphera.api.health import router as health_router
+from cyphera.api.metrics import install_metrics
 from cyphera.api.middleware import (
     BodyGuardMiddleware,
     RequestContextMiddleware,
@@ -101,12 +102,13 @@ def create_app(
         checkout_page_rate=settings.auth.checkout_page_rate_limit,
     )
     install_error_handlers(app)
-    # Added innermost first: requests pass SecurityHeaders, RequestContext, BodyGuard,
-    # Transaction, then routes.
+    # Added innermost first: requests pass HttpMetrics, SecurityHeaders, RequestContext,
+    # BodyGuard, Transaction, then routes.
     app.add_middleware(TransactionMiddleware, state=app.state)
     app.add_middleware(BodyGuardMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    install_metrics(app)
     app.include_router(health_router)
     include_routers(app)
     install_web(app, assets_dir=settings.api.web_assets_dir)

@@ -61,7 +61,9 @@ def request_id_of(scope: Scope) -> str:
     return str(scope.get("state", {}).get(REQUEST_ID_STATE_KEY, ""))
 
 
-class SecurityHeadersMiddleware:
+class HttpMiddleware:
+    """A pure ASGI middleware for HTTP requests: anything else (lifespan) passes through."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -69,6 +71,14 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeadersMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         is_api = path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
@@ -83,14 +93,8 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestContextMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         incoming = headers.get(REQUEST_ID_HEADER)
         request_id = (
@@ -133,14 +137,8 @@ class RequestContextMiddleware:
                 await response(scope, receive, send_with_id)
 
 
-class BodyGuardMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class BodyGuardMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _url_is_storable(scope):
             response = error_response(
                 400,

@@ -79,6 +79,11 @@ class SignerSettings(BaseSettings):
     # Applied to calls that arrive without a gRPC deadline.
     default_deadline_seconds: float = Field(default=30.0, gt=0)
     rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The metrics listener (`cyphera.signer.metrics`; any path answers, 0 picks a free port):
+    # unset, none. Never the gRPC port's interface if that one is public.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_refresh_seconds: float = Field(default=15.0, gt=0, le=3600)
     log_level: str = "INFO"
 
     @field_validator("auth_tokens", mode="before")

@@ -13,6 +13,7 @@ handler runs. Tokens and keys never reach a log line.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import os
@@ -28,11 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from cyphera.chain.local import LocalDeployment
 from cyphera.chain.networks import NetworkRegistry, load_registry
 from cyphera.db.engine import create_engine, create_sessionmaker
+from cyphera.kit.metrics import MetricsServer, refresh_periodically
 from cyphera.signer.chains import ChainRuntime, build_chains, close_chains
 from cyphera.signer.config import SignerSettings
 from cyphera.signer.engine import SignerEngine
 from cyphera.signer.errors import ChainUnavailable, SignerConfigInvalid
 from cyphera.signer.keys import RelayerKey, load_relayer_key
+from cyphera.signer.metrics import SignerMetrics
 from cyphera.signer.processor import ChargeProcessor
 from cyphera.signer.proto.cyphera.signer.v1 import signer_pb2_grpc as pb_grpc
 from cyphera.signer.service import SignerService
@@ -97,9 +100,17 @@ class RunningSigner:
     chains: Mapping[int, ChainRuntime]
     relayer: str
     _db_engine: AsyncEngine | None
+    metrics: MetricsServer | None = None
+    _refreshing: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float = GRACE_SECONDS) -> None:
         """Refuse new calls, let running ones finish for `grace` seconds, stop the engine."""
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
+        if self.metrics is not None:
+            self.metrics.stop()
         await self.server.stop(grace)
         await self.engine.stop()
         await close_chains(self.chains)
@@ -206,7 +217,16 @@ async def start_signer(
         ",".join(str(c) for c in chains),
         settings.tls_cert_path is not None,
     )
-    return RunningSigner(server, port, engine, service, chains, relayer_key.address, db_engine)
+    running = RunningSigner(server, port, engine, service, chains, relayer_key.address, db_engine)
+    if settings.metrics_port is not None:
+        metrics = SignerMetrics(sessionmaker, chains, relayer_key.address)
+        running.metrics = MetricsServer.start(settings.metrics_host, settings.metrics_port)
+        running._refreshing = asyncio.create_task(
+            refresh_periodically(
+                "signer", metrics.refresh, interval_seconds=settings.metrics_refresh_seconds
+            )
+        )
+    return running
 
 
 def _add_port(server: aio.Server, settings: SignerSettings) -> int:

@@ -27,6 +27,7 @@ from cyphera.kit.clock import Clock, system_clock
 from cyphera.signer import repository
 from cyphera.signer.chains import ChainRuntime
 from cyphera.signer.errors import PolicyRefusal
+from cyphera.signer.metrics import CONFIRMATION_LAG
 from cyphera.signer.models import SignerCharge, SignerTransaction, TxStatus
 from cyphera.signer.policy import check_policy
 from cyphera.signer.preflight import Preflight
@@ -249,6 +250,9 @@ class Tracker:
         charges = await repository.charges_of(session, tx.id)
         if receipt.status == 1:
             tx.status = TxStatus.CONFIRMED
+            CONFIRMATION_LAG.labels(chain.network.key).observe(
+                (now - tx.created_at).total_seconds()
+            )
             logs = list(receipt.logs)
             for charge in charges:
                 if _take_transfer(logs, charge):

@@ -33,6 +33,7 @@ from cyphera.signer import repository
 from cyphera.signer.chains import ChainRuntime
 from cyphera.signer.errors import ChainUnavailable, GasBudgetExhausted, RelayerUnderfunded
 from cyphera.signer.keys import RelayerKey
+from cyphera.signer.metrics import FEE_BUMPS
 from cyphera.signer.models import SignerCharge, SignerTransaction, TxStatus
 from cyphera.signer.rpc import RpcError
 from cyphera.signer.schemas import ChargeStatus, FailureCode
@@ -296,6 +297,7 @@ class TxManager:
             copy.tx_hash,
             max_fee,
         )
+        FEE_BUMPS.labels(chain.network.key, self.relayer).inc()
         return copy
 
     async def send(self, chain: ChainRuntime, tx: SignerTransaction) -> BroadcastOutcome:

@@ -35,6 +35,7 @@ from cyphera.models.invoice import InvoiceStatus
 from cyphera.models.payment import IN_FLIGHT, PaymentStatus
 from cyphera.models.permission import PermissionStatus
 from cyphera.models.subscription import SubscriptionStatus
+from cyphera.payment import metrics as charge_metrics
 from cyphera.payment import service as payments
 from cyphera.payment.gateway import ChargeGateway, ChargeOutcome, ChargeState
 from cyphera.permission.service import is_usable
@@ -377,6 +378,7 @@ async def collect(
                     failure_message=f"not charged: {refusal.replace('_', ' ')}",
                 )
         await payments.apply_outcome(session, payment=payment, outcome=outcome)
+        charge_metrics.count_outcome(session, payment)
         if payment.status is PaymentStatus.SUCCEEDED:
             await invoices.mark_paid(session, invoice=invoice, at=now)
             if subscription is not None:

@@ -16,6 +16,7 @@ from cyphera.webhook.secrets import SecretBox
 from cyphera.webhook.sender import WebhookSender
 from cyphera.worker.app import additional_context, create_app
 from cyphera.worker.context import WorkerContext
+from cyphera.worker.metrics import serving_metrics
 
 
 async def run_worker(settings: Settings) -> None:
@@ -40,7 +41,13 @@ async def run_worker(settings: Settings) -> None:
             clock=system_clock,
             policy=DeliveryPolicy.from_settings(settings.webhooks),
         )
-        async with app.open_async(), asyncio.TaskGroup() as tasks:
+        async with (
+            app.open_async(),
+            serving_metrics(
+                settings.worker, context.sessionmaker, tasks=app.tasks, clock=system_clock
+            ),
+            asyncio.TaskGroup() as tasks,
+        ):
             # Webhooks are sent beside the job queue, not through it: the dispatcher bounds
             # deliveries per endpoint, which a queue's worker slots cannot (`webhook.dispatcher`).
             delivering = tasks.create_task(dispatcher.run())
