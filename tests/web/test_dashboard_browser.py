@@ -131,6 +131,33 @@ async def test_a_merchant_signs_in_reads_the_figures_and_cancels_with_a_preview(
     async with platform.sessionmaker() as db:
         waiting = await db.get_one(Subscription, subscription_id)
         assert (waiting.quantity, waiting.pending_quantity) == (1, 2)
+    # Paused (what it does said first), then resumed inside the paid period: nothing charged now
+    await page.get_by_role("link", name="Pause collection…").click()
+    await expect(page.locator("[data-preview=pause]")).to_contain_text("nothing is renewed")
+    await capture(page, screenshots, "pause-preview", prefix="dashboard")
+    await page.get_by_role("button", name="Confirm: pause").click()
+    await expect(page.locator("[data-status]")).to_have_text("paused")
+    await expect(page.locator("[data-timeline]")).to_contain_text("subscription.paused")
+    # Had the paid period ended while paused, resuming would charge now: the server's amount,
+    # said first (the period's end moved into the past for a moment, then put back)
+    async with platform.sessionmaker() as db, db.begin():
+        paused = await db.get_one(Subscription, subscription_id)
+        period_end, paused.current_period_end = (
+            paused.current_period_end,
+            platform.clock.now() - timedelta(hours=1),
+        )
+    await page.get_by_role("link", name="Resume…").click()
+    await expect(page.locator("[data-charge-now]")).to_have_text("$19.99")
+    await capture(page, screenshots, "resume-charges-preview", prefix="dashboard")
+    await page.get_by_role("link", name="Keep it paused").click()
+    async with platform.sessionmaker() as db, db.begin():
+        (await db.get_one(Subscription, subscription_id)).current_period_end = period_end
+    await page.get_by_role("link", name="Resume…").click()
+    await expect(page.locator("[data-preview=resume]")).to_contain_text("nothing is charged now")
+    await capture(page, screenshots, "resume-preview", prefix="dashboard")
+    await page.get_by_role("button", name="Confirm: resume").click()
+    await expect(page.locator("[data-status]")).to_have_text("active")
+    await expect(page.locator("[data-timeline]")).to_contain_text("subscription.resumed")
     await page.get_by_role("link", name="Cancel now…").click()
     await expect(page.locator("[data-preview=now]")).to_contain_text("ends today")
     await capture(page, screenshots, "cancel-preview", prefix="dashboard")
@@ -179,6 +206,9 @@ async def test_a_merchant_signs_in_reads_the_figures_and_cancels_with_a_preview(
     refused = await page.request.post(f"{detail}/cancel", form={"csrf_token": csrf, "when": "now"})
     assert refused.status == 403
     assert "cannot change subscriptions" in await refused.text()
+    for action in ("pause", "resume"):
+        forged = await page.request.post(f"{detail}/{action}", form={"csrf_token": csrf})
+        assert forged.status == 403, action
     async with platform.sessionmaker() as db:
         assert (await db.get_one(Subscription, fresh_id)).status.value == "active"
     await context.close()

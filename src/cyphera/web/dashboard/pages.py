@@ -20,10 +20,11 @@ from cyphera.auth.account_repository import MemberRepository
 from cyphera.auth.dependencies import ClockDep, SessionDep
 from cyphera.auth.sessions import revoke_session
 from cyphera.event.service import of_object
-from cyphera.exceptions import NotFound, Unauthenticated
+from cyphera.exceptions import AppError, InvalidRequest, NotFound, Unauthenticated
+from cyphera.kit.clock import to_unix
 from cyphera.kit.money import format_cents
 from cyphera.kit.pagination import PageRequest
-from cyphera.models.subscription import SubscriptionStatus
+from cyphera.models.subscription import Subscription, SubscriptionStatus
 from cyphera.payment.dependencies import RegistryDep
 from cyphera.subscription import actions, listing
 from cyphera.subscription.service import get_subscription
@@ -42,6 +43,7 @@ PAGE_SIZE = 25
 CsrfField = Annotated[str | None, Form(alias="csrf_token")]
 S = SubscriptionStatus
 CANCELABLE = frozenset({S.TRIALING, S.ACTIVE, S.PAST_DUE, S.PAUSED, S.UNPAID, S.INCOMPLETE})
+PAUSABLE = frozenset({S.ACTIVE, S.PAST_DUE})
 
 
 @router.get(HOME, response_class=HTMLResponse)
@@ -161,12 +163,21 @@ async def dashboard_subscription(
     subscription_id: str,
     request: Request,
     session: SessionDep,
+    clock: ClockDep,
     confirm: str = "",
     done: str = "",
 ) -> Response:
     subscription = await get_subscription(
         session, scope=acting.scope, subscription_id=subscription_id
     )
+    subscription_clock = await test_clocks.clock_for_subscription(
+        session, acting.scope, subscription_id, clock
+    )
+    resume_charges, resume_refused = None, None
+    if subscription.status is S.PAUSED and confirm == "resume":
+        resume_charges, resume_refused = await _resume_preview(
+            session, subscription, now=subscription_clock.now()
+        )
     events = await of_object(session, scope=acting.scope, object_id=subscription.id)
     context = await frame(request, session, acting, "subscriptions")
     context |= {
@@ -175,7 +186,12 @@ async def dashboard_subscription(
         "period_end": words.date(subscription.current_period_end),
         "events": [{"type": e.type, "at": words.moment(e.created_at)} for e in events],
         "cancelable": subscription.status in CANCELABLE,
-        "confirm": confirm if confirm in ("now", "period_end") else "",
+        "pausable": subscription.status in PAUSABLE and not subscription.cancel_at_period_end,
+        "paused": subscription.status is S.PAUSED,
+        "resume_charges": resume_charges,
+        "resume_refused": resume_refused,
+        "resumes_on": words.date(subscription.resumes_at) if subscription.resumes_at else None,
+        "confirm": confirm if confirm in ("now", "period_end", "pause", "resume") else "",
         "done": done,
     }
     return pages_of(request).render("dashboard/subscription.html", context)
@@ -204,6 +220,79 @@ async def dashboard_cancel(
     return RedirectResponse(
         f"{acting.base}/subscriptions/{subscription_id}?done={done}", status_code=303
     )
+
+
+@router.post(WS + "/subscriptions/{subscription_id}/pause")
+async def dashboard_pause(
+    acting: ChangingDep,
+    subscription_id: str,
+    session: SessionDep,
+    clock: ClockDep,
+    resumes_on: Annotated[str, Form()] = "",
+) -> Response:
+    await actions.pause(
+        session,
+        scope=acting.scope,
+        subscription_id=subscription_id,
+        clock=await test_clocks.clock_for_subscription(
+            session, acting.scope, subscription_id, clock
+        ),
+        resumes_at=_day_start(resumes_on),
+    )
+    return RedirectResponse(
+        f"{acting.base}/subscriptions/{subscription_id}?done=paused", status_code=303
+    )
+
+
+@router.post(WS + "/subscriptions/{subscription_id}/resume")
+async def dashboard_resume(
+    acting: ChangingDep, subscription_id: str, session: SessionDep, clock: ClockDep
+) -> Response:
+    await actions.resume(
+        session,
+        scope=acting.scope,
+        subscription_id=subscription_id,
+        clock=await test_clocks.clock_for_subscription(
+            session, acting.scope, subscription_id, clock
+        ),
+    )
+    return RedirectResponse(
+        f"{acting.base}/subscriptions/{subscription_id}?done=resumed", status_code=303
+    )
+
+
+async def _resume_preview(
+    session: SessionDep, subscription: Subscription, *, now: datetime
+) -> tuple[str | None, str | None]:
+    """What resuming now would charge at once (None: nothing), or why it cannot resume.
+
+    The resume itself runs in a savepoint that is rolled back: the amount is the invoice the
+    server would open (price, quantity, balance, discount), not one worked out again here.
+    """
+    charged, refused = None, None
+    async with session.begin_nested() as savepoint:
+        try:
+            invoice = await actions.resume_subscription(session, subscription, now=now)
+        except AppError as exc:
+            refused = exc.message
+        else:
+            if invoice is not None:
+                charged = format_cents(invoice.amount_due, invoice.currency)
+        await savepoint.rollback()
+    await session.refresh(subscription)
+    return charged, refused
+
+
+def _day_start(day: str) -> int | None:
+    """Unix time of the start (UTC) of ``YYYY-MM-DD``, or None for no day."""
+    if not day.strip():
+        return None
+    try:
+        return to_unix(datetime.strptime(day.strip(), "%Y-%m-%d").replace(tzinfo=UTC))
+    except ValueError:
+        raise InvalidRequest(
+            "give the day it resumes as YYYY-MM-DD", code="parameter_invalid", param="resumes_on"
+        ) from None
 
 
 @router.post(HOME + "/sign-out")
