@@ -160,6 +160,10 @@ class DevSettings(BaseModel):
     database_port: int = Field(default=DEV_DATABASE_PORT, ge=1, le=65535)
     anvil_port: int = Field(default=DEV_ANVIL_PORT, ge=1, le=65535)
     signer_port: int = Field(default=DEV_SIGNER_PORT, ge=1, le=65535)
+    # Where the worker's and the signer's Prometheus metrics are served (the API's are at
+    # /metrics on its own port).
+    worker_metrics_port: int = Field(default=9464, ge=1, le=65535)
+    signer_metrics_port: int = Field(default=9465, ge=1, le=65535)
 
 
 class OidcProviderSettings(BaseModel):

@@ -44,6 +44,8 @@ class DevProcess:
             "CYPHERA_DEV__DATABASE_PORT": str(ports["database"]),
             "CYPHERA_DEV__ANVIL_PORT": str(ports["anvil"]),
             "CYPHERA_DEV__SIGNER_PORT": str(ports["signer"]),
+            "CYPHERA_DEV__WORKER_METRICS_PORT": str(ports["worker_metrics"]),
+            "CYPHERA_DEV__SIGNER_METRICS_PORT": str(ports["signer_metrics"]),
         }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "cyphera", "dev"],
@@ -101,6 +103,18 @@ def dev_home() -> Iterator[Path]:
     shutil.rmtree(private, ignore_errors=True)
 
 
+def _scraped(url: str) -> str:
+    """`url`'s metrics, waiting for its process to serve them (the worker starts last)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return httpx.get(url, timeout=5).text
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def cli(home: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     """`cyphera …` in another terminal of the same checkout: only its home and `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CYPHERA_")}
@@ -115,7 +129,10 @@ def cli(home: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[
 
 
 def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: Path) -> None:
-    ports = {name: free_port() for name in ("api", "database", "anvil", "signer")}
+    ports = {
+        name: free_port()
+        for name in ("api", "database", "anvil", "signer", "worker_metrics", "signer_metrics")
+    }
 
     first = DevProcess(dev_home, ports)
     try:
@@ -140,6 +157,16 @@ def test_dev_starts_serves_stops_cleanly_and_restarts_from_its_state(dev_home: P
             assert [r.status_code for r in visit.history] == [303]
         assert visits[0].url != visits[1].url
         assert httpx.get(f"{first.api_url}/healthz").status_code == 200
+        # Every process serves its metrics where the banner says
+        banner = "".join(first.output)
+        metrics = re.search(r"metrics\s+(\S+/metrics)\s+worker (\S+)\s+signer (\S+)", banner)
+        assert metrics is not None, banner
+        for url, family in zip(
+            metrics.groups(),
+            ("cyphera_http_requests_total", "cyphera_jobs", "cyphera_signer_relayer_balance_wei"),
+            strict=True,
+        ):
+            assert family in _scraped(url), url
         prices = httpx.get(
             f"{first.api_url}/v1/prices", headers={"Authorization": f"Bearer {key}"}
         ).json()

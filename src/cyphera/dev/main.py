@@ -75,6 +75,8 @@ def _check_ports(settings: Settings) -> None:
         "API": ("CYPHERA_API__PORT", settings.api.port),
         "signer": ("CYPHERA_DEV__SIGNER_PORT", settings.dev.signer_port),
         "anvil": ("CYPHERA_DEV__ANVIL_PORT", settings.dev.anvil_port),
+        "worker's metrics": ("CYPHERA_DEV__WORKER_METRICS_PORT", settings.dev.worker_metrics_port),
+        "signer's metrics": ("CYPHERA_DEV__SIGNER_METRICS_PORT", settings.dev.signer_metrics_port),
     }
     for service, (variable, port) in wanted.items():
         if not port_is_free(settings.api.host if service == "API" else "127.0.0.1", port):
@@ -122,6 +124,8 @@ def run(settings: Settings) -> int:
             "CYPHERA_SIGNER__TARGET": f"127.0.0.1:{settings.dev.signer_port}",
             # The dev relayer is a public anvil key; it only ever holds local-chain ETH.
             "CYPHERA_SIGNER_RELAYER_PRIVATE_KEY": stack.relayer_account().key.hex(),
+            "CYPHERA_WORKER__METRICS_PORT": str(settings.dev.worker_metrics_port),
+            "CYPHERA_SIGNER_METRICS_PORT": str(settings.dev.signer_metrics_port),
         }
         python = [sys.executable, "-m", "cyphera"]
         supervisor = Supervisor(
@@ -149,6 +153,9 @@ def run(settings: Settings) -> int:
                 f"Cyphera is up in {time.monotonic() - started:.1f}s",
                 f"  API           {api}/v1   (docs {api}/docs)",
                 f"  health        {api}/healthz",
+                f"  metrics       {api}/metrics   worker http://127.0.0.1:"
+                f"{settings.dev.worker_metrics_port}/metrics   signer http://127.0.0.1:"
+                f"{settings.dev.signer_metrics_port}/metrics",
                 f"  chain         {anvil.rpc_url}  (chain id {deployment.chain_id})",
                 f"  database      {database_url.replace('+psycopg', '')}",
                 f"  demo workspace {seeded.workspace_id}",
